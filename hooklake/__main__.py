@@ -1,0 +1,5 @@
+import sys
+
+from hooklake.cli import main
+
+sys.exit(main())
