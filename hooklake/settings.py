@@ -37,6 +37,10 @@ class IngestSettings:
     """Spool bytes read per Parquet commit; bounds memory on huge spools."""
     spool_retire_after_s: int = 2 * 3600
     """A fully ingested spool file is removed once it has not been written for this long."""
+    lock_wait_s: float = 10.0
+    """How long a second ``hooklake ingest`` waits for a running one before giving up cleanly."""
+    dedupe_history: int = 1_000_000
+    """How many recent event ids the checkpoint remembers to drop re-sent duplicates."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class SuccessSettings:
     """A hook slower than this counts as a timeout."""
     success_threshold: float = 0.7
     """A trace with ``success_score`` at or above this counts as successful."""
+    in_progress_timeout_s: float = 3600.0
+    """A trace with no Stop and no event for this long counts as interrupted, not in progress."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,8 @@ class AdviceSettings:
     timeout_ms: int = 150
     holdout_share: float = 0.1
     shadow: bool = False
+    min_confidence: float | None = None
+    """Advise only above this route confidence (None = the router's calibrated threshold)."""
 
 
 @dataclass(frozen=True)

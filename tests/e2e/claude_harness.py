@@ -114,7 +114,6 @@ class ClaudeProject:
         self.home.mkdir(parents=True, exist_ok=True)
         self.project.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
-        prepare_home(self.home)
 
     @property
     def home(self) -> Path:
@@ -170,8 +169,13 @@ class ClaudeProject:
         self.settings_path.write_text(json.dumps(settings, indent=2) + "\n")
 
     def add_recorder(self, out: Path, events: tuple[str, ...] = HOOK_EVENTS) -> None:
-        """Register ``record_hook.py`` (appending each payload to ``out``) for every event."""
-        command = f"{shlex.quote(sys.executable)} {shlex.quote(str(E2E_DIR / 'record_hook.py'))} {shlex.quote(str(out))}"
+        """Register ``record_hook.py`` (appending each payload to ``out``) for every event.
+
+        The script is copied into the fake home so the command Claude Code logs in its transcripts
+        names only paths inside this temporary folder.
+        """
+        script = self.install_helper("record_hook.py")
+        command = f"{python_command()} {shlex.quote(str(script))} {shlex.quote(str(out))}"
         settings = self.read_settings()
         hooks = settings.setdefault("hooks", {})
         for event in events:
@@ -181,6 +185,13 @@ class ClaudeProject:
                 {"matcher": "*", "hooks": [{"type": "command", "command": command, "timeout": 30}]}
             )
         self.write_settings(settings)
+
+    def install_helper(self, name: str) -> Path:
+        """Copy a helper script of tests/e2e (stdlib only) into ``<home>/.e2e-helpers/``."""
+        dest = self.home / ".e2e-helpers" / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(E2E_DIR / name, dest)
+        return dest
 
     # -- running ---------------------------------------------------------------------------
     def run(
@@ -224,17 +235,15 @@ class ClaudeProject:
         )
 
 
+def python_command() -> str:
+    """``python3`` when it is on PATH (helpers are stdlib only), else this interpreter."""
+    return "python3" if shutil.which("python3") else shlex.quote(sys.executable)
+
+
 def _text(value: str | bytes | None) -> str:
     if value is None:
         return ""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-def prepare_home(home: Path) -> None:
-    """Pre-seed the fake HOME so a headless run asks nothing (see tests/e2e/README.md)."""
-    config = home / ".claude.json"
-    if not config.exists():
-        config.write_text(json.dumps({"hasCompletedOnboarding": True}) + "\n")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

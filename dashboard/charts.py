@@ -1,0 +1,171 @@
+"""Altair chart builders shared by the pages.
+
+Colours come from categorical schemes that read well on light and dark backgrounds, and charts
+are rendered with Streamlit's theme (no hard-coded text or background colours), so both themes work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+STATUS_COLORS = {
+    "ok": "#4C9F70",
+    "success": "#4C9F70",
+    "error": "#E4572E",
+    "interrupted": "#F2A541",
+    "timeout": "#B5179E",
+    "in_progress": "#4D96FF",
+}
+CATEGORY_COLORS = {"tool": "#4D96FF", "endpoint": "#9B5DE5", "subagent": "#F2A541", "hook": "#8D99AE"}
+HEIGHT = 220
+
+
+def _time_axis(bucket: str) -> alt.Axis:
+    return alt.Axis(title=None, format="%b %d %H:%M" if bucket == "hour" else "%b %d", labelOverlap=True)
+
+
+def trend(frame: pd.DataFrame, y: str, title: str, fmt: str = ",.0f", bucket: str = "day",
+          color: str | None = None, mark: str = "line") -> alt.Chart:
+    """A time series of ``y`` per bucket, optionally one line per ``color`` category."""
+    base = alt.Chart(frame, title=title, height=HEIGHT)
+    chart = base.mark_bar(opacity=0.85) if mark == "bar" else base.mark_line(point=alt.OverlayMarkDef(size=18))
+    enc: dict[str, Any] = {
+        "x": alt.X("bucket:T", axis=_time_axis(bucket)),
+        "y": alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=fmt)),
+        "tooltip": [alt.Tooltip("bucket:T", title="time"), alt.Tooltip(f"{y}:Q", format=fmt)],
+    }
+    if color is not None:
+        enc["color"] = alt.Color(f"{color}:N", title=None, scale=alt.Scale(scheme="tableau10"),
+                                 legend=alt.Legend(orient="bottom", columns=3, labelLimit=220))
+        enc["tooltip"].insert(1, alt.Tooltip(f"{color}:N"))
+    return chart.encode(**enc)
+
+
+def percentiles(frame: pd.DataFrame, key: str, title: str, cols: tuple[str, ...] = ("p50_ms", "p95_ms", "p99_ms"),
+                top: int = 15) -> alt.Chart:
+    """Grouped horizontal bars of latency percentiles per ``key`` (log scale: tools span ms to minutes)."""
+    cols = tuple(c for c in cols if c in frame)
+    data = frame.head(top).melt(id_vars=[key], value_vars=list(cols), var_name="percentile", value_name="ms")
+    data["percentile"] = data["percentile"].str.replace("_ms", "", regex=False)
+    data = data[data["ms"].notna() & (data["ms"] > 0)]
+    return (
+        alt.Chart(data, title=title, height=max(HEIGHT, 22 * min(top, frame.shape[0])))
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{key}:N", title=None, sort=list(frame.head(top)[key]), axis=alt.Axis(labelLimit=260)),
+            x=alt.X("ms:Q", title="milliseconds (log)", scale=alt.Scale(type="log")),
+            yOffset=alt.YOffset("percentile:N", sort=["p50", "p95", "p99"]),
+            color=alt.Color("percentile:N", scale=alt.Scale(domain=["p50", "p95", "p99"],
+                                                            range=["#4D96FF", "#F2A541", "#E4572E"]),
+                            legend=alt.Legend(orient="bottom", title=None)),
+            tooltip=[alt.Tooltip(f"{key}:N"), "percentile:N", alt.Tooltip("ms:Q", format=",.0f")],
+        )
+    )
+
+
+def rate_bars(frame: pd.DataFrame, key: str, rate: str, volume: str, title: str, top: int = 15) -> alt.Chart:
+    """Horizontal bars of a rate (0..1) per ``key``, with the volume in the tooltip."""
+    data = frame.sort_values(rate, ascending=False).head(top)
+    return (
+        alt.Chart(data, title=title, height=max(HEIGHT, 22 * min(top, data.shape[0])))
+        .mark_bar(color="#E4572E")
+        .encode(
+            y=alt.Y(f"{key}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=260)),
+            x=alt.X(f"{rate}:Q", title=None, axis=alt.Axis(format="%")),
+            tooltip=[alt.Tooltip(f"{key}:N"), alt.Tooltip(f"{rate}:Q", format=".1%"), alt.Tooltip(f"{volume}:Q", format=",")],
+        )
+    )
+
+
+def waterfall(spans: pd.DataFrame, events: pd.DataFrame | None = None) -> alt.Chart | None:
+    """A Gantt of the trace's spans; rows in start order, subagent work indented under its agent.
+
+    Hook events without a duration (prompt, stop, subagent start/stop, notifications) are drawn as
+    ticks on a top row so the whole life of the trace is visible.
+    """
+    if spans.empty and (events is None or events.empty):
+        return None
+    starts = [pd.to_datetime(spans["started_at"], utc=True).min()] if not spans.empty else []
+    if events is not None and not events.empty:
+        starts.append(pd.to_datetime(events["event_time"], utc=True).min())
+    origin = min(s for s in starts if pd.notna(s))
+    rows = []
+    for i, span in enumerate(spans.itertuples(index=False)):
+        start = pd.to_datetime(span.started_at, utc=True)
+        end = pd.to_datetime(span.ended_at, utc=True)
+        if pd.isna(start):
+            continue
+        start_ms = (start - origin).total_seconds() * 1000
+        duration = span.duration_ms if span.duration_ms == span.duration_ms and span.duration_ms is not None else None
+        if duration is None:
+            duration = max(0.0, (end - start).total_seconds() * 1000) if pd.notna(end) else 0.0
+        indent = "· " * int(getattr(span, "depth", 0) or 0)
+        rows.append({
+            "row": f"{i + 1:>3} {indent}{span.label}",
+            "start_ms": start_ms,
+            "end_ms": start_ms + max(float(duration), 1.0),
+            "duration_ms": float(duration),
+            "category": span.category,
+            "status": span.status or "in_progress",
+            "label": span.label,
+            "error": (span.error_message or "")[:300],
+        })
+    frame = pd.DataFrame(rows)
+    layers = []
+    order = list(frame["row"]) if not frame.empty else []
+    if events is not None and not events.empty:
+        marks = events[~events["event_name"].isin(["PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch"])]
+        if not marks.empty:
+            ev = pd.DataFrame({
+                "row": "  0 hook events",
+                "at_ms": [(pd.to_datetime(t, utc=True) - origin).total_seconds() * 1000 for t in marks["event_time"]],
+                "event": marks["event_name"].astype(str).tolist(),
+                "agent": marks["agent_type"].fillna("").astype(str).tolist(),
+            })
+            order = ["  0 hook events", *order]
+            layers.append(
+                alt.Chart(ev).mark_tick(thickness=2, size=16, color="#8D99AE").encode(
+                    y=alt.Y("row:N", sort=order, title=None),
+                    x=alt.X("at_ms:Q"),
+                    tooltip=["event:N", "agent:N", alt.Tooltip("at_ms:Q", title="at (ms)", format=",.0f")],
+                )
+            )
+    if not frame.empty:
+        layers.append(
+            alt.Chart(frame).mark_bar(cornerRadius=2, height=alt.RelativeBandSize(0.7)).encode(
+                y=alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=320, labelFontSize=11)),
+                x=alt.X("start_ms:Q", title="milliseconds since the prompt"),
+                x2="end_ms:Q",
+                color=alt.Color("category:N", scale=alt.Scale(domain=list(CATEGORY_COLORS), range=list(CATEGORY_COLORS.values())),
+                                legend=alt.Legend(orient="top", title=None)),
+                stroke=alt.condition("datum.status != 'ok'", alt.value("#E4572E"), alt.value(None)),
+                strokeWidth=alt.condition("datum.status != 'ok'", alt.value(2), alt.value(0)),
+                tooltip=["label:N", "category:N", "status:N", alt.Tooltip("duration_ms:Q", format=",.0f"),
+                         alt.Tooltip("start_ms:Q", title="starts at (ms)", format=",.0f"), "error:N"],
+            )
+        )
+    height = max(120, 22 * (len(order) + 1))
+    return alt.layer(*layers).properties(height=height)
+
+
+def pattern_map(points: pd.DataFrame, color: str) -> alt.Chart:
+    """Scatter of patterns in the 2-D projection of their embeddings."""
+    is_rate = points[color].dtype.kind == "f"
+    enc_color = (alt.Color(f"{color}:Q", scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]), title=color)
+                 if is_rate else alt.Color(f"{color}:N", scale=alt.Scale(scheme="tableau10"), title=color))
+    return (
+        alt.Chart(points, height=420)
+        .mark_circle(opacity=0.85, stroke="#00000033", strokeWidth=0.5)
+        .encode(
+            x=alt.X("x:Q", title="component 1", axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y("y:Q", title="component 2", axis=alt.Axis(labels=False, ticks=False)),
+            size=alt.Size("trace_count:Q", title="traces", scale=alt.Scale(range=[40, 500])),
+            color=enc_color,
+            tooltip=["pattern_id:N", "agent:N", "intent:N", "prompt_text:N", alt.Tooltip("trace_count:Q"),
+                     alt.Tooltip("historical_success:Q", format=".2f")],
+        )
+        .interactive()
+    )

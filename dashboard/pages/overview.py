@@ -1,0 +1,101 @@
+"""Overview: headline numbers, trends over time, and what is worst right now."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import streamlit as st
+
+from dashboard import charts, common
+from lakehouse.queries import worst
+
+state = common.page_header("Overview", "Every Claude Code request as one trace: how many, how well, how fast.")
+if common.empty_state(state):
+    st.stop()
+filters = common.filters()
+
+with st.spinner("Summarising traces…"):
+    kpis = common.try_query("overview_kpis", filters, what="trace summary")
+if kpis is None:
+    st.stop()
+if not kpis.get("traces"):
+    common.no_rows()
+    st.stop()
+
+cols = st.columns(6)
+cols[0].metric("Traces", common.fmt_int(kpis.get("traces")),
+               help=f"{common.fmt_int(kpis.get('sessions'))} sessions in {common.fmt_int(kpis.get('projects'))} projects")
+cols[1].metric("Success rate", common.fmt_pct(kpis.get("success_rate")))
+cols[2].metric("p50 duration", common.fmt_ms(kpis.get("p50_duration_ms")))
+cols[3].metric("p95 duration", common.fmt_ms(kpis.get("p95_duration_ms")))
+cols[4].metric("Tool failure rate", common.fmt_pct(kpis.get("tool_failure_rate")),
+               help=f"{common.fmt_int(kpis.get('tool_failures'))} of {common.fmt_int(kpis.get('tool_calls'))} tool calls")
+tokens = (kpis.get("input_tokens") or 0) + (kpis.get("output_tokens") or 0)
+if kpis.get("cost_usd"):
+    cols[5].metric("Cost", f"${kpis['cost_usd']:,.2f}", help=f"{tokens:,.0f} tokens")
+elif tokens:
+    cols[5].metric("Tokens", f"{tokens:,.0f}")
+else:
+    cols[5].metric("Tokens / cost", "–", help="Claude Code hooks do not report tokens; import transcripts "
+                   "(`hooklake import`) or send OTLP to see them.")
+
+with st.spinner("Computing trends…"):
+    trend = common.try_query("overview_trend", filters, what="trends")
+if trend is not None and not trend.empty:
+    bucket = filters.bucket()
+    left, right = st.columns(2)
+    left.altair_chart(charts.trend(trend, "traces", f"Traces per {bucket}", bucket=bucket, mark="bar"),
+                      width="stretch")
+    right.altair_chart(charts.trend(trend, "success_rate", "Success rate", fmt="%", bucket=bucket),
+                       width="stretch")
+    left, right = st.columns(2)
+    durations = trend.melt(id_vars=["bucket"], value_vars=["p50_duration_ms", "p95_duration_ms"],
+                           var_name="percentile", value_name="ms")
+    durations["percentile"] = durations["percentile"].str.replace("_duration_ms", "", regex=False)
+    left.altair_chart(charts.trend(durations, "ms", "Trace duration (ms)", bucket=bucket, color="percentile"),
+                      width="stretch")
+    right.altair_chart(charts.trend(trend, "tool_failure_rate", "Tool failure rate", fmt="%", bucket=bucket),
+                       width="stretch")
+
+st.subheader("Worst right now")
+last = state.last_event_at
+recent = filters
+if last is not None:
+    week_start = last - timedelta(days=7)
+    recent = filters.with_(since=max(filters.since, week_start) if filters.since else week_start)
+st.caption("Highest failure rates over the last 7 days of data (within the filters), at least 3 calls each.")
+with st.spinner("Ranking agents, hooks, tools and endpoints…"):
+    agents = common.try_query("agent_stats", recent, what="agent statistics")
+    hooks = common.try_query("hook_stats", recent, what="hook statistics")
+    tools = common.try_query("tool_stats", recent, what="tool statistics")
+    endpoints = common.try_query("endpoint_stats", recent, what="endpoint statistics")
+
+
+def _worst(frame, key: str, rate: str, volume: str, label: str) -> None:
+    if frame is None:
+        return
+    top = worst(frame, rate, volume)
+    if top.empty:
+        st.caption("Nothing failing.")
+        return
+    st.dataframe(top[[key, volume, rate, "p95_ms"]], hide_index=True, width="stretch",
+                 column_config={key: st.column_config.TextColumn(label),
+                                rate: st.column_config.ProgressColumn("failure rate", format="percent",
+                                                                      min_value=0, max_value=1),
+                                "p95_ms": st.column_config.NumberColumn("p95 ms", format="%.0f")})
+
+
+a, b = st.columns(2)
+with a:
+    st.markdown("**Agents** (subagent runs that failed)")
+    _worst(agents, "agent_type", "error_rate", "runs", "agent")
+with b:
+    st.markdown("**Hooks** (errors and time-outs)")
+    _worst(hooks, "hook_name", "failure_rate", "executions", "hook")
+a, b = st.columns(2)
+with a:
+    st.markdown("**Tools**")
+    _worst(tools, "tool_name", "failure_rate", "calls", "tool")
+with b:
+    st.markdown("**Endpoints** (MCP servers and services)")
+    _worst(endpoints, "endpoint_path", "error_rate", "calls", "endpoint")

@@ -1,0 +1,164 @@
+"""The learning side of the workbench: the router (matcher) loaded once per index version.
+
+``learning.router.Router`` owns matching and routing; this module only loads it lazily (the
+embedding model takes seconds), keeps it per index version, and turns its answers into plain
+dicts for display. Pages degrade to a short explanation when no index has been built yet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+import streamlit as st
+
+from dashboard import common
+
+_LOCK = threading.Lock()
+
+
+class NoIndex(RuntimeError):
+    """The learned index is missing (``hooklake learn`` never ran) or the learning package is absent."""
+
+
+def index_version() -> str | None:
+    try:
+        return (common.paths().index / "CURRENT").read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _router(version: str) -> Any:
+    from learning.router import Router
+
+    return Router.load(paths=common.paths())
+
+
+def router() -> Any:
+    version = index_version()
+    if version is None:
+        raise NoIndex("no pattern index yet: run `hooklake learn` (or `hooklake demo`)")
+    try:
+        import learning.router  # noqa: F401
+    except ImportError as exc:
+        raise NoIndex(f"the learning package is not available ({exc})") from exc
+    return _router(version)
+
+
+def as_dict(obj: Any) -> Any:
+    """Matches/routes may be dataclasses, pydantic models or dicts; the page wants dicts."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {k: as_dict(v) for k, v in dataclasses.asdict(obj).items()}
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump()
+    if hasattr(obj, "as_dict"):
+        return obj.as_dict()
+    if isinstance(obj, dict):
+        return {k: as_dict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [as_dict(v) for v in obj]
+    return obj
+
+
+def match(text: str, k: int = 5, min_confidence: float | None = 0.0) -> list[dict[str, Any]]:
+    """Patterns matching ``text``, best first, each with score components and an explanation."""
+    r = router()
+    with _LOCK:
+        found = r.match(text, {}, k=k, min_confidence=min_confidence)
+    return [as_dict(m) for m in found]
+
+
+def route(text: str) -> dict[str, Any]:
+    """What the router would do for ``text``: learned pattern or fallback, with the replay plan."""
+    r = router()
+    with _LOCK:
+        answer = r.route(text, {}) if _accepts_log(r) is None else r.route(text, {}, log=False)
+    return as_dict(answer)
+
+
+def _accepts_log(r: Any) -> bool | None:
+    import inspect
+
+    try:
+        params = inspect.signature(r.route).parameters
+    except (TypeError, ValueError):
+        return None
+    return True if "log" in params else None
+
+
+def render_similar(prompt: str, exclude: str | None = None, k: int = 5) -> None:
+    """Similar traces: the prompt's best-matching learned patterns and the traces they came from."""
+    if not prompt.strip():
+        st.info("This trace has no prompt text to compare.")
+        return
+    try:
+        with st.spinner("Matching against learned patterns…"):
+            matches = match(prompt, k=k)
+    except NoIndex as exc:
+        st.info(f"Similar traces need the learned pattern index: {exc}.")
+        return
+    if not matches:
+        st.info("No learned pattern is similar to this prompt.")
+        return
+    patterns = common.try_query("learned", "success_patterns", what="learned patterns")
+    sources: dict[str, list[str]] = {}
+    if patterns is not None and not patterns.empty and "source_trace_ids" in patterns:
+        for pid, ids in zip(patterns["pattern_id"], patterns["source_trace_ids"]):
+            sources[str(pid)] = [str(i) for i in (ids if ids is not None else [])]
+    for m in matches:
+        pid = str(m.get("pattern_id"))
+        traces = [t for t in sources.get(pid, []) if t != exclude][:5]
+        st.markdown(f"**{pid}** · agent `{m.get('agent')}` · confidence {float(m.get('confidence') or 0):.2f} "
+                    f"· score {float(m.get('score') or 0):.2f}")
+        if m.get("explanation"):
+            st.caption(str(m["explanation"]))
+        if traces:
+            st.markdown(" ".join(f"[`{t[:8]}`](/traces?trace={t})" for t in traces))
+
+
+def _embedder(r: Any) -> Any:
+    for name in ("embedder", "_embedder"):
+        emb = getattr(r, name, None)
+        if emb is not None and hasattr(emb, "encode"):
+            return emb
+    from learning.embeddings import Embedder
+
+    return Embedder()
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _points(version: str, ids: tuple[str, ...], texts: tuple[str, ...]) -> Any:
+    import numpy as np
+
+    r = router()
+    with _LOCK:
+        vectors = np.asarray(_embedder(r).encode(list(texts)), dtype=np.float32)
+    from sklearn.decomposition import PCA
+
+    xy = PCA(n_components=2, random_state=0).fit_transform(vectors)
+    return xy
+
+
+def pattern_points(patterns: Any) -> Any:
+    """The patterns with a 2-D position: PCA of the embeddings of their representative prompts."""
+    import pandas as pd
+
+    version = index_version()
+    if version is None:
+        raise NoIndex("no pattern index yet: run `hooklake learn`")
+    router()  # raises NoIndex when learning is absent
+    frame = patterns.dropna(subset=["prompt_text"]).copy()
+    if len(frame) < 3:
+        return pd.DataFrame()
+    xy = _points(version, tuple(frame["pattern_id"].astype(str)), tuple(frame["prompt_text"].astype(str)))
+    frame["x"], frame["y"] = xy[:, 0], xy[:, 1]
+    for col, default in (("agent", "main"), ("intent", "unknown"), ("trace_count", 1), ("historical_success", 0.5)):
+        if col not in frame:
+            frame[col] = default
+    frame["agent"] = frame["agent"].fillna("main").astype(str)
+    frame["intent"] = frame["intent"].fillna("unknown").astype(str)
+    frame["historical_success"] = frame["historical_success"].astype(float)
+    keep = ["pattern_id", "x", "y", "agent", "intent", "prompt_text", "trace_count", "historical_success"]
+    return frame[keep]

@@ -1,0 +1,250 @@
+"""``connect()``: one DuckDB connection with every view bound to the lake.
+
+The connection is in-memory; the lake is only read. Relations, in creation order:
+
+* ``lake_events``: every row of ``<lake>/events/**/*.parquet`` (Hive ``date=`` partitions), or an
+  empty relation typed by ``ingest.schema.arrow_schema()`` when the lake has no files;
+* ``lakehouse_settings``: one row with the ``[success]`` thresholds of config.toml;
+* ``lakehouse/views/NN_name.sql`` in file-name order (``events`` first: the de-duplicated events);
+* the learned base tables of ``learning.tables.LEARNED_TABLES`` (over ``<lake>/learned/<name>/``, or
+  empty typed) and then ``learning/views/*.sql``, when the learning package provides them.
+
+Speed: the views that need whole-lake work (pairing tool calls, per-trace facts, ...) are
+materialised incrementally in a DuckDB file under the state folder (see ``lakehouse.rollup``).
+When that rollup covers exactly the lake's current files, those views read it instead of
+recomputing; otherwise the rollup is brought up to date first (``refresh="auto"``), and if that is
+not possible (another process is refreshing it) the views compute from the Parquet files.
+Either way the answers are the same.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from hooklake.paths import Paths
+
+VIEWS_DIR = Path(__file__).resolve().parent / "views"
+
+#: Views whose rows the rollup stores (each has a ``session_key`` column; see lakehouse.rollup).
+MATERIALISED: tuple[str, ...] = (
+    "tool_calls_base",
+    "trace_facts",
+    "hook_executions",
+    "endpoint_calls",
+    "routing_logged",
+    "error_events",
+    "session_facts",
+)
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def view_files(directory: Path = VIEWS_DIR) -> list[Path]:
+    """The ``.sql`` files of a views folder in application order (file-name order)."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.suffix == ".sql" and p.is_file())
+
+
+def list_event_files(paths: Paths) -> dict[str, tuple[int, int]]:
+    """Every Parquet file of the lake's events: relative path -> (size, mtime_ns)."""
+    root = paths.events
+    found: dict[str, tuple[int, int]] = {}
+    if not root.is_dir():
+        return found
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+            elif entry.name.endswith(".parquet") and not entry.name.startswith("."):
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:
+                    continue  # removed while listing (compaction, retention)
+                found[os.path.relpath(entry.path, root)] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
+def events_glob(paths: Paths) -> str:
+    return str(paths.events / "**" / "*.parquet")
+
+
+def duckdb_type(arrow_type: Any) -> str:
+    """DuckDB type name for the arrow types the lake schema uses."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMP WITH TIME ZONE" if arrow_type.tz else "TIMESTAMP"
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return duckdb_type(arrow_type.value_type) + "[]"
+    simple = {
+        pa.string(): "VARCHAR",
+        pa.large_string(): "VARCHAR",
+        pa.int8(): "TINYINT",
+        pa.int16(): "SMALLINT",
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.float32(): "FLOAT",
+        pa.float64(): "DOUBLE",
+        pa.bool_(): "BOOLEAN",
+        pa.date32(): "DATE",
+        pa.binary(): "BLOB",
+    }
+    if arrow_type in simple:
+        return simple[arrow_type]
+    raise ValueError(f"no DuckDB type for arrow type {arrow_type}")
+
+
+def empty_table_sql(name: str, schema: Any, extra: str = "") -> str:
+    cols = ", ".join(f'"{f.name}" {duckdb_type(f.type)}' for f in schema)
+    return f"CREATE OR REPLACE TABLE {name} ({cols}{extra})"
+
+
+def create_lake_events(con: Any, paths: Paths, files: dict[str, tuple[int, int]] | None = None) -> None:
+    """``lake_events`` over the lake's Parquet files, or empty typed when there are none."""
+    if files is None:
+        files = list_event_files(paths)
+    if files:
+        con.execute(
+            "CREATE OR REPLACE VIEW lake_events AS SELECT * FROM read_parquet("
+            f"{_sql_literal(events_glob(paths))}, hive_partitioning = true, union_by_name = true)"
+        )
+    else:
+        from ingest.schema import arrow_schema
+
+        con.execute(empty_table_sql("lake_events", arrow_schema(), ', "date" DATE'))
+
+
+def create_settings(con: Any, settings: Any = None) -> None:
+    if settings is None:
+        from hooklake.settings import load_settings
+
+        settings = load_settings().success
+    con.execute(
+        "CREATE OR REPLACE TABLE lakehouse_settings AS SELECT "
+        "?::DOUBLE AS max_duration_ms, ?::DOUBLE AS max_hook_duration_ms, "
+        "?::DOUBLE AS success_threshold, ?::DOUBLE AS in_progress_timeout_s",
+        [
+            float(settings.max_duration_ms),
+            float(settings.max_hook_duration_ms),
+            float(settings.success_threshold),
+            float(settings.in_progress_timeout_s),
+        ],
+    )
+
+
+def apply_views(con: Any, directory: Path = VIEWS_DIR, skip: frozenset[str] = frozenset()) -> list[str]:
+    """Run every ``.sql`` file of ``directory`` in order; returns the view names (file stems without NN_)."""
+    names = []
+    for path in view_files(directory):
+        name = path.stem.split("_", 1)[1] if "_" in path.stem and path.stem.split("_", 1)[0].isdigit() else path.stem
+        names.append(name)
+        if name in skip:
+            continue
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+        except Exception as exc:  # a broken view file must name itself
+            from hooklake.errors import HooklakeError
+
+            raise HooklakeError(f"{path}: could not create view: {exc}") from exc
+    return names
+
+
+def _learned_tables(con: Any, paths: Paths) -> None:
+    try:
+        from learning.tables import LEARNED_TABLES
+    except ModuleNotFoundError as exc:
+        if exc.name in ("learning.tables", "learning"):
+            return
+        raise
+    learned_root = paths.lake / "learned"
+    for name, schema in LEARNED_TABLES.items():
+        folder = learned_root / name
+        if folder.is_dir() and any(p.suffix == ".parquet" for p in folder.iterdir()):
+            glob = _sql_literal(str(folder / "*.parquet"))
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({glob}, union_by_name = true)")
+        else:
+            con.execute(empty_table_sql(name, schema))
+
+
+def _learning_views_dir() -> Path | None:
+    try:
+        import learning
+    except ModuleNotFoundError:
+        return None
+    base = getattr(learning, "__file__", None)
+    if base is None:
+        return None
+    folder = Path(base).resolve().parent / "views"
+    return folder if folder.is_dir() else None
+
+
+def connect(
+    home: str | os.PathLike[str] | None = None,
+    read_only: bool = True,
+    *,
+    refresh: str = "auto",
+    learning: bool = True,
+    settings: Any = None,
+) -> Any:
+    """A DuckDB connection with every lakehouse view (and learning's) bound to the lake.
+
+    ``read_only``: the lake is never written by this connection; with ``read_only=False`` the
+    connection may also create tables of its own (it is in-memory either way).
+    ``refresh``: ``"auto"`` brings the rollup cache up to date when the lake changed (skipped if
+    another process holds its lock), ``"never"`` uses it only when already current, ``"off"``
+    ignores it (every view computes from the Parquet files).
+    ``learning``: also create the learned tables and ``learning/views`` (needs pyarrow; the quick
+    CLI listing turns it off).
+    """
+    import duckdb
+
+    from lakehouse import rollup as rollup_mod
+
+    paths = Paths.resolve(home)
+    files = list_event_files(paths)
+    con = duckdb.connect(":memory:", config={"threads": max(1, min(4, os.cpu_count() or 1))})
+    con.execute("SET TimeZone = 'UTC'")
+    create_lake_events(con, paths, files)
+    create_settings(con, settings)
+    attached = False
+    if refresh != "off" and files:
+        attached = rollup_mod.attach_if_current(con, paths, files, refresh=(refresh == "auto"))
+    apply_views(con, skip=frozenset(MATERIALISED) if attached else frozenset())
+    if attached:
+        for name in MATERIALISED:
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM rollup.{name}")
+    if learning:
+        _learned_tables(con, paths)
+        folder = _learning_views_dir()
+        if folder is not None:
+            apply_views(con, folder)
+    return con
+
+
+def view_names(con: Any) -> list[str]:
+    """Views a user may query (the lakehouse's and learning's), in creation order of the files."""
+    names = apply_order_names(VIEWS_DIR)
+    folder = _learning_views_dir()
+    if folder is not None:
+        names += apply_order_names(folder)
+    existing = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    return [n for n in names if n in existing]
+
+
+def apply_order_names(directory: Path) -> list[str]:
+    out = []
+    for path in view_files(directory):
+        head, _, tail = path.stem.partition("_")
+        out.append(tail if head.isdigit() and tail else path.stem)
+    return out

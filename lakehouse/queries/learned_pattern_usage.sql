@@ -1,0 +1,2 @@
+-- Pattern usage log (replays and their outcomes), newest first.
+SELECT * FROM pattern_usage_log LIMIT $limit

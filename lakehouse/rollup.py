@@ -1,0 +1,369 @@
+"""The rollup: an incrementally maintained DuckDB file of the expensive views.
+
+Why: tool-call pairing, per-trace facts and the other per-session views need a full pass over
+the lake (seconds at 10M events). Their rows only depend on the events of one session, so they
+are computed once per session and kept in ``<state>/lakehouse.duckdb`` (a real DuckDB file), one
+table per view in ``lakehouse.connect.MATERIALISED``, each with a ``session_key`` column.
+
+Incremental refresh: the rollup records every lake file it has seen (path, size, mtime) and the
+session keys each file holds. A refresh finds the files added, removed or changed since, takes
+the union of their session keys (mapping SDK events that carry only a correlation id to that
+trace's session), loads exactly those sessions' events from the lake, recomputes the same view
+SQL over them and swaps their rows in the tables. Sessions are processed in chunks so a first
+build of a large lake stays within memory. A changed view definition forces a full rebuild.
+
+Concurrency: readers ATTACH the file read-only. A refresh works on a copy
+(``lakehouse.duckdb.tmp-<pid>``) and renames it over the original when done, so a reader never
+sees a half-refreshed rollup and never blocks a refresh; a lock file serialises refreshes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from hooklake.paths import Paths
+
+ROLLUP_FILE = "lakehouse.duckdb"
+LOCK_FILE = "lakehouse.lock"
+ROLLUP_FORMAT = "1"
+CHUNK_EVENTS = 1_500_000
+"""Events per recomputation chunk (bounds memory of a first build)."""
+
+
+def rollup_path(paths: Paths) -> Path:
+    return paths.state / ROLLUP_FILE
+
+
+def fingerprint() -> str:
+    """Changes whenever a view definition or the event schema changes: the rollup is then rebuilt."""
+    from lakehouse.connect import VIEWS_DIR, view_files
+
+    digest = hashlib.sha256(ROLLUP_FORMAT.encode())
+    for path in view_files(VIEWS_DIR):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def lake_signature(files: dict[str, tuple[int, int]]) -> str:
+    digest = hashlib.sha256()
+    for rel in sorted(files):
+        size, mtime = files[rel]
+        digest.update(f"{rel}\0{size}\0{mtime}\n".encode())
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _lock(paths: Paths, blocking: bool, timeout_s: float = 600.0) -> Iterator[bool]:
+    paths.state.mkdir(parents=True, exist_ok=True)
+    fd = os.open(paths.state / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    got = False
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                got = True
+                break
+            except BlockingIOError:
+                if not blocking or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        yield got
+    finally:
+        if got:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _read_meta(db: Path) -> dict[str, str]:
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return {}
+    try:
+        return dict(con.execute("SELECT key, value FROM rollup_meta").fetchall())
+    except duckdb.Error:
+        return {}
+    finally:
+        con.close()
+
+
+def is_current(paths: Paths, files: dict[str, tuple[int, int]] | None = None) -> bool:
+    from lakehouse.connect import list_event_files
+
+    db = rollup_path(paths)
+    if not db.exists():
+        return False
+    if files is None:
+        files = list_event_files(paths)
+    meta = _read_meta(db)
+    return meta.get("fingerprint") == fingerprint() and meta.get("lake_signature") == lake_signature(files)
+
+
+def attach_if_current(con: Any, paths: Paths, files: dict[str, tuple[int, int]], refresh: bool) -> bool:
+    """ATTACH the rollup as ``rollup`` when it matches ``files`` (refreshing it first if allowed)."""
+    import duckdb
+
+    db = rollup_path(paths)
+    want = (fingerprint(), lake_signature(files))
+    for attempt in range(2):
+        if db.exists():
+            try:
+                con.execute(f"ATTACH '{str(db).replace(chr(39), chr(39) * 2)}' AS rollup (READ_ONLY)")
+            except duckdb.Error:
+                return False
+            meta = dict(con.execute("SELECT key, value FROM rollup.rollup_meta").fetchall())
+            if (meta.get("fingerprint"), meta.get("lake_signature")) == want:
+                return True
+            con.execute("DETACH rollup")
+        if attempt == 0 and refresh:
+            try:
+                done = refresh_rollup(paths, blocking=False)
+            except Exception:  # the cache must never break reading: fall back to the lake
+                return False
+            if not done:
+                return False
+            continue
+        return False
+    return False
+
+
+def _chunks(keys: list[tuple[str, int]], limit: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    size = 0
+    for key, n in keys:
+        if batch and size + n > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(key)
+        size += n
+    if batch:
+        yield batch
+
+
+def _file_list_sql(root: Path, rels: list[str]) -> str:
+    items = ", ".join("'" + str(root / r).replace("'", "''") + "'" for r in rels)
+    return f"[{items}]"
+
+
+def refresh_rollup(paths: Paths | None = None, *, full: bool = False, blocking: bool = True,
+                   progress: bool = False) -> bool:
+    """Bring the rollup up to date with the lake. False when another refresh holds the lock."""
+    paths = paths if paths is not None else Paths.resolve()
+    with _lock(paths, blocking) as got:
+        if not got:
+            return False
+        _refresh_locked(paths, full=full, progress=progress)
+        return True
+
+
+def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
+    import duckdb
+
+    from lakehouse.connect import MATERIALISED, apply_views, create_settings, list_event_files
+
+    files = list_event_files(paths)
+    db = rollup_path(paths)
+    for stale in paths.state.glob(ROLLUP_FILE + ".tmp-*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+    meta = _read_meta(db) if db.exists() else {}
+    fp = fingerprint()
+    signature = lake_signature(files)
+    if not full and meta.get("fingerprint") == fp and meta.get("lake_signature") == signature:
+        return
+    rebuild = full or meta.get("fingerprint") != fp
+    work = db.with_name(f"{ROLLUP_FILE}.tmp-{os.getpid()}")
+    if not rebuild:
+        shutil.copyfile(db, work)
+    try:
+        con = duckdb.connect(":memory:")
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"ATTACH '{str(work).replace(chr(39), chr(39) * 2)}' AS rollup")
+        root = paths.events
+        if rebuild:
+            known: dict[str, tuple[int, int]] = {}
+            con.execute("CREATE TABLE rollup.rollup_meta (key VARCHAR, value VARCHAR)")
+            con.execute("CREATE TABLE rollup.rollup_files (path VARCHAR, size BIGINT, mtime_ns BIGINT)")
+            con.execute("CREATE TABLE rollup.rollup_file_keys (path VARCHAR, session_key VARCHAR)")
+        else:
+            known = {p: (s, m) for p, s, m in con.execute("SELECT path, size, mtime_ns FROM rollup.rollup_files").fetchall()}
+        added = sorted(p for p, sig in files.items() if known.get(p) != sig)
+        removed = sorted(p for p, sig in known.items() if files.get(p) != sig)
+
+        # --- session keys touched --------------------------------------------------------------
+        con.execute("CREATE TEMP TABLE touched (session_key VARCHAR, n BIGINT)")
+        if removed:
+            con.execute("CREATE TEMP TABLE removed_paths (path VARCHAR)")
+            con.executemany("INSERT INTO removed_paths VALUES (?)", [[p] for p in removed])
+            con.execute(
+                "INSERT INTO touched SELECT DISTINCT k.session_key, 0 FROM rollup.rollup_file_keys k "
+                "JOIN removed_paths r USING (path)"
+            )
+        has_tables = not rebuild
+        if added:
+            added_sql = _file_list_sql(root, added)
+            mapping = (
+                "SELECT event_correlation_id AS cid, any_value(session_key) AS sk FROM rollup.trace_facts "
+                "GROUP BY 1" if has_tables else "SELECT NULL::VARCHAR AS cid, NULL::VARCHAR AS sk WHERE false"
+            )
+            con.execute(
+                f"""
+                CREATE TEMP TABLE added_rows AS
+                SELECT filename AS path, session_id, correlation_id, count(*) AS n
+                FROM read_parquet({added_sql}, filename = true, union_by_name = true)
+                GROUP BY ALL
+                """
+            )
+            con.execute(
+                f"""
+                CREATE TEMP TABLE added_keys AS
+                WITH inner_map AS (
+                    SELECT correlation_id AS cid, max(session_id) AS sk FROM added_rows
+                    WHERE session_id IS NOT NULL AND correlation_id IS NOT NULL GROUP BY 1
+                ), old_map AS ({mapping})
+                SELECT a.path, coalesce(a.session_id, im.sk, om.sk, a.correlation_id, '') AS session_key, sum(a.n) AS n
+                FROM added_rows a
+                LEFT JOIN inner_map im ON a.session_id IS NULL AND im.cid = a.correlation_id
+                LEFT JOIN old_map om ON a.session_id IS NULL AND om.cid = a.correlation_id
+                GROUP BY ALL
+                """
+            )
+            con.execute("INSERT INTO touched SELECT session_key, sum(n) FROM added_keys GROUP BY 1")
+        keys = con.execute(
+            "SELECT session_key, sum(n)::BIGINT FROM touched GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+
+        # --- recompute the touched sessions chunk by chunk --------------------------------------
+        all_files = sorted(files)
+        created = has_tables
+        total = len(keys)
+        done = 0
+        for chunk in _chunks(keys, CHUNK_EVENTS):
+            started = time.monotonic()
+            con.execute("DROP TABLE IF EXISTS chunk_keys")
+            con.execute("CREATE TEMP TABLE chunk_keys (session_key VARCHAR PRIMARY KEY)")
+            con.executemany("INSERT INTO chunk_keys VALUES (?)", [[k] for k in chunk])
+            _drop(con, "lake_events")
+            if all_files:
+                lake_sql = _file_list_sql(root, all_files)
+                con.execute(
+                    f"""
+                    CREATE TEMP TABLE lake_events AS
+                    WITH src AS (SELECT * FROM read_parquet({lake_sql}, hive_partitioning = true, union_by_name = true)),
+                    cids AS (
+                        SELECT DISTINCT correlation_id FROM src
+                        WHERE session_id IN (SELECT session_key FROM chunk_keys) AND correlation_id IS NOT NULL
+                        UNION SELECT session_key FROM chunk_keys
+                    )
+                    SELECT * FROM src
+                    WHERE session_id IN (SELECT session_key FROM chunk_keys)
+                       OR (session_id IS NULL AND (correlation_id IN (SELECT correlation_id FROM cids)
+                           OR (correlation_id IS NULL AND '' IN (SELECT session_key FROM chunk_keys))))
+                    """
+                )
+            else:
+                from ingest.schema import arrow_schema
+
+                from lakehouse.connect import empty_table_sql
+
+                con.execute(empty_table_sql("lake_events", arrow_schema(), ', "date" DATE').replace(
+                    "CREATE OR REPLACE TABLE", "CREATE TEMP TABLE"))
+            create_settings(con)
+            apply_views(con)
+            con.execute("BEGIN")
+            for name in MATERIALISED:
+                if not created:
+                    con.execute(f"CREATE TABLE rollup.{name} AS SELECT * FROM {name} LIMIT 0")
+                else:
+                    con.execute(
+                        f"DELETE FROM rollup.{name} WHERE session_key IN (SELECT session_key FROM chunk_keys)"
+                    )
+                con.execute(f"INSERT INTO rollup.{name} SELECT * FROM {name}")
+            con.execute("COMMIT")
+            created = True
+            done += len(chunk)
+            if progress:
+                print(f"rollup: {done}/{total} sessions ({time.monotonic() - started:.1f}s)", flush=True)
+        if not created:
+            # empty lake on a first build: create the empty tables
+            _drop(con, "lake_events")
+            from ingest.schema import arrow_schema
+
+            from lakehouse.connect import empty_table_sql
+
+            con.execute(empty_table_sql("lake_events", arrow_schema(), ', "date" DATE'))
+            create_settings(con)
+            apply_views(con)
+            for name in MATERIALISED:
+                con.execute(f"CREATE TABLE rollup.{name} AS SELECT * FROM {name} LIMIT 0")
+
+        # --- bookkeeping ------------------------------------------------------------------------
+        con.execute("BEGIN")
+        if removed:
+            con.execute("DELETE FROM rollup.rollup_files WHERE path IN (SELECT path FROM removed_paths)")
+            con.execute("DELETE FROM rollup.rollup_file_keys WHERE path IN (SELECT path FROM removed_paths)")
+        if added:
+            con.executemany(
+                "INSERT INTO rollup.rollup_files VALUES (?, ?, ?)",
+                [[p, files[p][0], files[p][1]] for p in added],
+            )
+            prefix = str(root) + os.sep
+            con.execute(
+                "INSERT INTO rollup.rollup_file_keys SELECT DISTINCT "
+                f"CASE WHEN starts_with(path, ?) THEN substr(path, {len(prefix) + 1}) ELSE path END, session_key "
+                "FROM added_keys",
+                [prefix],
+            )
+        con.execute("DELETE FROM rollup.rollup_meta")
+        con.executemany(
+            "INSERT INTO rollup.rollup_meta VALUES (?, ?)",
+            [["fingerprint", fingerprint()], ["lake_signature", signature],
+             ["refreshed_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())]],
+        )
+        con.execute("COMMIT")
+        if rebuild:
+            _create_indexes(con)
+        con.execute("DETACH rollup")
+        con.close()
+        os.replace(work, db)
+    finally:
+        with contextlib.suppress(OSError):
+            work.unlink()
+        with contextlib.suppress(OSError):
+            Path(str(work) + ".wal").unlink()
+
+
+def _drop(con: Any, name: str) -> None:
+    row = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = ? AND table_catalog <> 'rollup'",
+        [name],
+    ).fetchone()
+    if row is None:
+        return
+    con.execute(f"DROP {'VIEW' if row[0] == 'VIEW' else 'TABLE'} {name}")
+
+
+def _create_indexes(con: Any) -> None:
+    """ART indexes for the point lookups of trace assembly (maintained by later refreshes)."""
+    for table, column in (
+        ("trace_facts", "correlation_id"),
+        ("trace_facts", "root_id"),
+        ("trace_facts", "triggered_by_correlation_id"),
+        ("tool_calls_base", "correlation_id"),
+        ("hook_executions", "correlation_id"),
+        ("endpoint_calls", "correlation_id"),
+        ("routing_logged", "correlation_id"),
+    ):
+        con.execute(f"CREATE INDEX IF NOT EXISTS idx_{table}_{column} ON rollup.{table} ({column})")

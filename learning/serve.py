@@ -1,0 +1,907 @@
+"""The resident service: keeps the embedding model and the pattern index warm.
+
+``hooklake serve`` answers ``POST /match``, ``POST /route`` and ``POST /advice`` (the advice hook's
+one call) in milliseconds, reloads the index when ``hooklake learn`` publishes a new version, and
+accepts events from producers on other machines (``POST /api/traces/{start,hook,routing,endpoint}``).
+
+Why a stdlib ``ThreadingHTTPServer``: it serves a unix socket as easily as TCP, keeps connections
+alive, and the expensive part of a request (one embedding) runs under a single compute lock anyway,
+so an async stack would buy nothing but a dependency. Requests that hit the answer cache never take
+that lock.
+
+Reload without a failed request: a watcher thread polls the index ``CURRENT`` pointer; when it
+changes, the new router is built next to the old one and swapped in with one reference assignment.
+A request holds the router it started with until it finishes.
+
+Nothing here blocks on disk: events (from the intake API and the advice log) go into a bounded queue
+drained by one writer thread; when the queue is full the event is refused with 503 and counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import os
+import queue
+import secrets
+import signal
+import socket
+import socketserver
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from hooklake.errors import HooklakeError
+from hooklake.paths import Paths
+
+log = logging.getLogger("hooklake.serve")
+
+SERVE_STATE_FILE = "serve.json"
+"""Written into ``Paths.state`` while the service runs: where to reach it (read by the advice hook)."""
+TOKEN_FILE = "serve-token"
+"""Bearer token for the TCP listener, created with mode 0600 when not given on the command line."""
+SOCKET_FILE = "serve.sock"
+"""Default unix socket, inside ``Paths.state``."""
+
+DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_QUEUE_SIZE = 10_000
+DEFAULT_CACHE_SIZE = 4096
+LATENCY_BUCKETS_MS: tuple[float, ...] = (1, 2, 5, 10, 15, 25, 50, 100, 250, 500, 1000, 5000)
+
+
+# --------------------------------------------------------------------------------------
+# Metrics
+# --------------------------------------------------------------------------------------
+
+
+class Metrics:
+    """Request counts, a latency histogram per endpoint, cache and reload counters (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.started = time.time()
+        self.requests: dict[str, int] = {}
+        self.statuses: dict[str, int] = {}
+        self.histograms: dict[str, list[int]] = {}
+        self.latency_sum_ms: dict[str, float] = {}
+        self.counters: dict[str, int] = {
+            "cache_hits": 0,
+            "cache_misses": 0,
+            "reloads": 0,
+            "reload_failures": 0,
+            "events_accepted": 0,
+            "events_dropped": 0,
+            "events_written": 0,
+            "events_write_failures": 0,
+            "advice_injected": 0,
+            "advice_withheld": 0,
+            "advice_none": 0,
+        }
+
+    def observe(self, endpoint: str, status: int, duration_ms: float) -> None:
+        with self._lock:
+            self.requests[endpoint] = self.requests.get(endpoint, 0) + 1
+            key = str(status)
+            self.statuses[key] = self.statuses.get(key, 0) + 1
+            hist = self.histograms.setdefault(endpoint, [0] * (len(LATENCY_BUCKETS_MS) + 1))
+            for i, bound in enumerate(LATENCY_BUCKETS_MS):
+                if duration_ms <= bound:
+                    hist[i] += 1
+                    break
+            else:
+                hist[-1] += 1
+            self.latency_sum_ms[endpoint] = self.latency_sum_ms.get(endpoint, 0.0) + duration_ms
+
+    def incr(self, name: str, by: int = 1) -> None:
+        with self._lock:
+            self.counters[name] = self.counters.get(name, 0) + by
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            bounds = [str(b) for b in LATENCY_BUCKETS_MS] + ["+Inf"]
+            return {
+                "uptime_s": round(time.time() - self.started, 3),
+                "requests_total": sum(self.requests.values()),
+                "requests": dict(self.requests),
+                "statuses": dict(self.statuses),
+                "latency_ms": {
+                    endpoint: {
+                        "buckets": dict(zip(bounds, hist)),
+                        "count": sum(hist),
+                        "sum": round(self.latency_sum_ms.get(endpoint, 0.0), 3),
+                    }
+                    for endpoint, hist in self.histograms.items()
+                },
+                **dict(self.counters),
+            }
+
+    def prometheus(self, extra: dict[str, Any]) -> str:
+        """The same figures in the Prometheus text format (``GET /metrics?format=prometheus``)."""
+        snap = self.snapshot()
+        lines = ["# TYPE hooklake_requests_total counter"]
+        for endpoint, count in sorted(snap["requests"].items()):
+            lines.append(f'hooklake_requests_total{{endpoint="{endpoint}"}} {count}')
+        lines.append("# TYPE hooklake_request_duration_ms histogram")
+        for endpoint, data in sorted(snap["latency_ms"].items()):
+            cumulative = 0
+            for bound, count in data["buckets"].items():
+                cumulative += count
+                lines.append(f'hooklake_request_duration_ms_bucket{{endpoint="{endpoint}",le="{bound}"}} {cumulative}')
+            lines.append(f'hooklake_request_duration_ms_sum{{endpoint="{endpoint}"}} {data["sum"]}')
+            lines.append(f'hooklake_request_duration_ms_count{{endpoint="{endpoint}"}} {data["count"]}')
+        for name in sorted(self.counters):
+            lines.append(f"hooklake_{name} {snap[name]}")
+        for name, value in sorted(extra.items()):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                lines.append(f"hooklake_{name} {value}")
+        return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------
+# Answer cache
+# --------------------------------------------------------------------------------------
+
+
+class AnswerCache:
+    """A small LRU of computed answers, keyed by request and index version (a reload empties it)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(*parts: Any) -> str:
+        raw = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+        return hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+    def get(self, key: str) -> Any:
+        if self.size <= 0:
+            return None
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: Any) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+# --------------------------------------------------------------------------------------
+# Router holder: load once, swap atomically on a new index version
+# --------------------------------------------------------------------------------------
+
+
+def read_index_version(paths: Paths) -> str | None:
+    """The published index version (content of ``<index>/CURRENT``), or None before the first learn."""
+    try:
+        return (paths.index / "CURRENT").read_text(encoding="utf-8").strip() or None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError:
+        return None
+
+
+def default_router_loader(paths: Paths, previous: Any | None) -> Any:
+    """Build a router for the current index. Reuses the previous router's model when it can."""
+    from learning.router import Router
+
+    if previous is not None and hasattr(previous, "reload_if_changed") and hasattr(previous, "copy"):
+        # A router that can clone itself cheaply (sharing the model) reloads the clone, so the
+        # object in use is never mutated while requests run on it.
+        clone = previous.copy()
+        clone.reload_if_changed()
+        return clone
+    return Router.load(paths=paths)
+
+
+class RouterHolder:
+    """Owns the current router. ``current`` is read without a lock; a swap is one assignment."""
+
+    def __init__(self, paths: Paths, loader: Callable[[Paths, Any | None], Any] = default_router_loader) -> None:
+        self.paths = paths
+        self.loader = loader
+        self.current: Any | None = None
+        self.version: str | None = None
+        self.loaded_at: float | None = None
+        self.last_error: str | None = None
+        self._reload_lock = threading.Lock()
+        self._stat: tuple[int, int] | None = None
+        self.on_swap: list[Callable[[], None]] = []
+
+    def _current_stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.paths.index / "CURRENT")
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def load_initial(self) -> None:
+        self._stat = self._current_stat()
+        version = read_index_version(self.paths)
+        self.current = self.loader(self.paths, None)
+        self.version = version
+        self.loaded_at = time.time()
+
+    def changed(self) -> bool:
+        """Cheap check (one stat, then one small read) whether learn published another version."""
+        stat = self._current_stat()
+        if stat == self._stat:
+            return False
+        return read_index_version(self.paths) != self.version
+
+    def reload_if_changed(self, metrics: Metrics | None = None) -> bool:
+        if not self.changed():
+            return False
+        with self._reload_lock:
+            stat = self._current_stat()
+            version = read_index_version(self.paths)
+            if version == self.version:
+                self._stat = stat
+                return False
+            try:
+                fresh = self.loader(self.paths, self.current)
+            except Exception as exc:  # noqa: BLE001 - keep serving the old index
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("index reload to version %s failed, keeping %s: %s", version, self.version, exc)
+                if metrics is not None:
+                    metrics.incr("reload_failures")
+                self._stat = stat  # do not retry the same broken version in a loop
+                return False
+            self.current = fresh  # the atomic swap
+            self.version = version
+            self.loaded_at = time.time()
+            self.last_error = None
+            self._stat = stat
+        if metrics is not None:
+            metrics.incr("reloads")
+        for callback in self.on_swap:
+            callback()
+        log.info("index version %s loaded", version)
+        return True
+
+
+# --------------------------------------------------------------------------------------
+# Event writer: bounded queue, one thread, never blocks a request
+# --------------------------------------------------------------------------------------
+
+
+def _default_append(payload: dict[str, Any], source: str, paths: Paths) -> None:
+    from hooks.spool import append_event
+
+    append_event(payload, source, paths=paths)
+
+
+class EventWriter:
+    """Queues spool writes; ``submit`` never blocks and returns False when the event was dropped."""
+
+    def __init__(
+        self,
+        paths: Paths,
+        metrics: Metrics,
+        maxsize: int = DEFAULT_QUEUE_SIZE,
+        append: Callable[[dict[str, Any], str, Paths], None] = _default_append,
+    ) -> None:
+        self.paths = paths
+        self.metrics = metrics
+        self.append = append
+        self.queue: queue.Queue[tuple[dict[str, Any], str] | None] = queue.Queue(maxsize=maxsize)
+        self._thread = threading.Thread(target=self._run, name="hooklake-event-writer", daemon=True)
+        self._last_warning = 0.0
+
+    def start(self) -> "EventWriter":
+        self._thread.start()
+        return self
+
+    def submit(self, payload: dict[str, Any], source: str) -> bool:
+        try:
+            self.queue.put_nowait((payload, source))
+        except queue.Full:
+            self.metrics.incr("events_dropped")
+            now = time.monotonic()
+            if now - self._last_warning > 5.0:
+                self._last_warning = now
+                log.warning("event queue full (%d); dropping events", self.queue.maxsize)
+            return False
+        self.metrics.incr("events_accepted")
+        return True
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            payload, source = item
+            try:
+                self.append(payload, source, self.paths)
+                self.metrics.incr("events_written")
+            except Exception as exc:  # noqa: BLE001 - one bad event never stops the writer
+                self.metrics.incr("events_write_failures")
+                log.warning("could not write event to the spool: %s", exc)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued (bounded by ``timeout``), then stop the thread."""
+        if not self._thread.is_alive():
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.queue.put(None, timeout=max(0.01, deadline - time.monotonic()))
+                break
+            except queue.Full:
+                if time.monotonic() >= deadline:
+                    return
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+
+
+# --------------------------------------------------------------------------------------
+# The service
+# --------------------------------------------------------------------------------------
+
+
+class RequestError(Exception):
+    """A client error: becomes a 4xx/5xx JSON answer ``{"error": reason}``."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass
+class ServiceConfig:
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    cache_size: int = DEFAULT_CACHE_SIZE
+    queue_size: int = DEFAULT_QUEUE_SIZE
+    reload_interval_s: float = 1.0
+    token: str | None = None
+    """Bearer token required on every request except ``/health`` (None: no auth, unix socket)."""
+    advice: Any = None
+    """AdviceSettings (timeout, holdout share, shadow); None = the settings file's."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Service:
+    """Everything a request handler needs: router holder, cache, metrics, event writer."""
+
+    def __init__(
+        self,
+        paths: Paths,
+        config: ServiceConfig,
+        holder: RouterHolder | None = None,
+        writer: EventWriter | None = None,
+    ) -> None:
+        self.paths = paths
+        self.config = config
+        self.metrics = Metrics()
+        self.holder = holder if holder is not None else RouterHolder(paths)
+        self.cache = AnswerCache(config.cache_size)
+        self.holder.on_swap.append(self.cache.clear)
+        self.writer = writer if writer is not None else EventWriter(paths, self.metrics, config.queue_size)
+        self.writer.metrics = self.metrics
+        self.compute_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="hooklake-index-watcher", daemon=True)
+        if config.advice is None:
+            from hooklake.settings import load_settings
+
+            config.advice = load_settings().advice
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self) -> None:
+        if self.holder.current is None:
+            self.holder.load_initial()
+        self.writer.start()
+        self._watcher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.writer.close()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.config.reload_interval_s):
+            try:
+                self.holder.reload_if_changed(self.metrics)
+            except Exception as exc:  # noqa: BLE001 - the watcher must survive anything
+                log.warning("index watcher: %s", exc)
+
+    # -- endpoints -----------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        router = self.holder.current
+        return {
+            "status": "ok" if router is not None else "no_index",
+            "index_version": self.holder.version,
+            "loaded_at": self.holder.loaded_at,
+            "last_reload_error": self.holder.last_error,
+            "pid": os.getpid(),
+            "patterns": _pattern_count(router),
+            "queue_depth": self.writer.queue.qsize(),
+        }
+
+    def _cached(self, kind: str, key_parts: tuple[Any, ...], compute: Callable[[Any], Any]) -> tuple[Any, bool]:
+        version = self.holder.version
+        key = self.cache.key(kind, version, *key_parts)
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.metrics.incr("cache_hits")
+            return hit, True
+        self.metrics.incr("cache_misses")
+        router = self.holder.current
+        if router is None:
+            raise RequestError(503, "no router loaded yet; run `hooklake learn`")
+        with self.compute_lock:
+            value = compute(router)
+        if self.holder.version == version:
+            self.cache.put(key, value)
+        return value, False
+
+    def match(self, body: dict[str, Any]) -> dict[str, Any]:
+        request = _require_text(body, "request")
+        context = _optional_dict(body, "context")
+        k = _optional_int(body, "k", 5, 1, 100)
+        min_conf = _optional_float(body, "min_confidence")
+
+        def compute(router: Any) -> list[dict[str, Any]]:
+            return [_as_dict(m) for m in router.match(request, context, k=k, min_confidence=min_conf)]
+
+        matches, cached = self._cached("match", (request, context, k, min_conf), compute)
+        return {"matches": matches, "index_version": self.holder.version, "cached": cached}
+
+    def route(self, body: dict[str, Any]) -> dict[str, Any]:
+        request = _require_text(body, "request")
+        context = _optional_dict(body, "context")
+        result, cached = self._cached("route", (request, context), lambda r: _as_dict(r.route(request, context)))
+        return {"route": result, "index_version": self.holder.version, "cached": cached}
+
+    def advice(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The advice hook's call: the raw UserPromptSubmit payload in, the hook's stdout JSON out."""
+        from learning import advice
+
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise RequestError(400, "'prompt' must be a non-empty string (a UserPromptSubmit payload)")
+        context = advice.context_from_payload(body)
+        route, _cached = self._cached("advise", (prompt, context), lambda r: _as_dict(r.route(prompt, context)))
+        decision = advice.decide(body, route, self.config.advice, index_version=self.holder.version)
+        if decision is None:
+            self.metrics.incr("advice_none")
+            return None
+        self.writer.submit(decision.event_payload(), advice.ADVICE_SOURCE)
+        if decision.injected:
+            self.metrics.incr("advice_injected")
+            return decision.hook_output()
+        self.metrics.incr("advice_withheld")
+        return None
+
+    def intake(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        from learning import serve_intake as intake
+
+        try:
+            payload = intake.to_payload(kind, body)
+        except intake.IntakeError as exc:
+            raise RequestError(422 if exc.unprocessable else 400, str(exc)) from None
+        if not self.writer.submit(payload, intake.INTAKE_SOURCE):
+            raise RequestError(503, "event queue is full; the event was dropped, retry later")
+        return {"accepted": True, "correlation_id": payload.get("correlation_id"), "kind": payload["hook_event_name"]}
+
+
+def _pattern_count(router: Any) -> int | None:
+    if router is None:
+        return None
+    for attr in ("pattern_count", "n_patterns", "size"):
+        value = getattr(router, attr, None)
+        if callable(value):
+            with contextlib.suppress(Exception):
+                value = value()
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _as_dict(obj: Any) -> Any:
+    if obj is None:
+        return None
+    if hasattr(obj, "as_dict"):
+        return obj.as_dict()
+    if isinstance(obj, dict):
+        return obj
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def _require_text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise RequestError(400, f"'{name}' must be a non-empty string")
+    return value
+
+
+def _optional_dict(body: dict[str, Any], name: str) -> dict[str, Any]:
+    value = body.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RequestError(400, f"'{name}' must be a JSON object")
+    return value
+
+
+def _optional_int(body: dict[str, Any], name: str, default: int, lo: int, hi: int) -> int:
+    value = body.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise RequestError(400, f"'{name}' must be an integer between {lo} and {hi}")
+    return value
+
+
+def _optional_float(body: dict[str, Any], name: str) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise RequestError(400, f"'{name}' must be a number between 0 and 1")
+    return float(value)
+
+
+# --------------------------------------------------------------------------------------
+# HTTP layer
+# --------------------------------------------------------------------------------------
+
+_POST_ROUTES = {"/match": "match", "/route": "route", "/advice": "advice"}
+_INTAKE_PREFIX = "/api/traces/"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    service: Service
+    protocol_version = "HTTP/1.1"
+    server_version = "hooklake"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base-class signature
+        log.debug("%s " + format, self.command, *args)
+
+    # -- helpers -----------------------------------------------------------------------
+    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _send_json(self, status: int, obj: Any) -> None:
+        self._send(status, json.dumps(obj, separators=(",", ":"), default=str).encode())
+
+    def _authorised(self) -> bool:
+        token = self.service.config.token
+        if token is None:
+            return True
+        header = self.headers.get("Authorization") or ""
+        scheme, _, given = header.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+    def _read_json(self) -> dict[str, Any]:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self.close_connection = True  # the unread chunks must not be parsed as a request
+            raise RequestError(411, "chunked bodies are not accepted; send Content-Length")
+        length_header = self.headers.get("Content-Length")
+        if length_header is None:
+            self.close_connection = True
+            raise RequestError(411, "Content-Length is required")
+        try:
+            length = int(length_header)
+        except ValueError:
+            raise RequestError(400, "Content-Length is not a number") from None
+        if length < 0:
+            raise RequestError(400, "Content-Length is negative")
+        if length > self.service.config.max_body_bytes:
+            self.close_connection = True  # do not read a body we refuse
+            raise RequestError(413, f"body of {length} bytes exceeds the limit of {self.service.config.max_body_bytes}")
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            raise RequestError(400, "empty body; expected a JSON object")
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise RequestError(400, f"body is not valid JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise RequestError(400, f"body must be a JSON object, got {type(body).__name__}")
+        return body
+
+    # -- verbs -------------------------------------------------------------------------
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        started = time.perf_counter()
+        parts = urlsplit(self.path)
+        endpoint, status = parts.path, 200
+        try:
+            if parts.path == "/health":
+                self._send_json(200, self.service.health())
+            elif not self._authorised():
+                status = 401
+                self._send_json(401, {"error": "missing or wrong bearer token"})
+            elif parts.path == "/metrics":
+                extra = {"index_loaded": int(self.service.holder.current is not None),
+                         "queue_depth": self.service.writer.queue.qsize(),
+                         "cache_entries": len(self.service.cache)}
+                if "format=prometheus" in (parts.query or "") or "text/plain" in (self.headers.get("Accept") or ""):
+                    self._send(200, self.service.metrics.prometheus(extra).encode(), "text/plain; version=0.0.4")
+                else:
+                    snap = self.service.metrics.snapshot()
+                    snap.update(extra)
+                    snap["index_version"] = self.service.holder.version
+                    self._send_json(200, snap)
+            else:
+                status, endpoint = 404, "other"
+                self._send_json(404, {"error": f"no such endpoint: GET {parts.path}"})
+        finally:
+            self.service.metrics.observe(endpoint, status, (time.perf_counter() - started) * 1000)
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        started = time.perf_counter()
+        path = urlsplit(self.path).path
+        endpoint = path if (path in _POST_ROUTES or path.startswith(_INTAKE_PREFIX)) else "other"
+        status = 200
+        try:
+            if not self._authorised():
+                status = 401
+                self.close_connection = True
+                self._send_json(401, {"error": "missing or wrong bearer token"})
+                return
+            if path in _POST_ROUTES:
+                body = self._read_json()
+                name = _POST_ROUTES[path]
+                result = getattr(self.service, name)(body)
+                if name == "advice" and result is None:
+                    status = 204
+                    self.send_response(204)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self._send_json(200, result)
+            elif path.startswith(_INTAKE_PREFIX):
+                kind = path[len(_INTAKE_PREFIX):]
+                from learning import serve_intake as intake
+
+                if kind not in intake.KINDS:
+                    raise RequestError(404, f"no such endpoint: {path} (known: {', '.join(sorted(intake.KINDS))})")
+                body = self._read_json()
+                status = 202
+                self._send_json(202, self.service.intake(kind, body))
+            else:
+                raise RequestError(404, f"no such endpoint: POST {path}")
+        except RequestError as exc:
+            status = exc.status
+            self._send_json(exc.status, {"error": exc.reason})
+        except Exception as exc:  # noqa: BLE001 - a bug answers 500, the server keeps running
+            status = 500
+            log.exception("internal error on %s", path)
+            self._send_json(500, {"error": f"internal error: {type(exc).__name__}: {exc}"})
+        finally:
+            self.service.metrics.observe(endpoint, status, (time.perf_counter() - started) * 1000)
+
+
+class _QuietErrors:
+    """A client that hangs up mid-answer is routine, not a traceback on stderr."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (BrokenPipeError, ConnectionResetError, TimeoutError)):
+            return
+        log.exception("unhandled error while serving a request")
+
+
+class _TCPServer(_QuietErrors, ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    allow_reuse_address = True
+
+
+class _UnixServer(_QuietErrors, ThreadingHTTPServer):
+    address_family = socket.AF_UNIX
+    daemon_threads = True
+    request_queue_size = 256
+
+    def server_bind(self) -> None:
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = "localhost"
+        self.server_port = 0
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, _addr = self.socket.accept()
+        return sock, ("unix", 0)
+
+
+def _prepare_socket_path(path: Path) -> None:
+    if len(str(path).encode()) > 100:
+        raise HooklakeError(f"unix socket path {path} is too long (max ~100 bytes); pass a shorter --socket")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() or path.is_symlink():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.settimeout(0.5)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()  # stale socket from a service that died
+        else:
+            raise HooklakeError(f"another service is already listening on {path}; stop it or pass another --socket")
+        finally:
+            probe.close()
+
+
+def load_or_create_token(paths: Paths) -> str:
+    """The TCP bearer token: read from ``<state>/serve-token`` or created there with mode 0600."""
+    token_path = paths.state / TOKEN_FILE
+    with contextlib.suppress(FileNotFoundError):
+        token = token_path.read_text(encoding="utf-8").strip()
+        if token:
+            return token
+    paths.state.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, token.encode())
+    finally:
+        os.close(fd)
+    os.chmod(token_path, 0o600)
+    return token
+
+
+@dataclass
+class RunningServer:
+    """A started service; ``address`` is the socket path or ``(host, port)``."""
+
+    service: Service
+    server: ThreadingHTTPServer
+    thread: threading.Thread | None
+    address: str | tuple[str, int]
+    state_file: Path | None
+
+    @property
+    def base_url(self) -> str:
+        if isinstance(self.address, tuple):
+            return f"http://{self.address[0]}:{self.address[1]}"
+        return "http://localhost"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.service.stop()
+        if isinstance(self.address, str):
+            with contextlib.suppress(OSError):
+                os.unlink(self.address)
+        if self.state_file is not None:
+            _remove_state_file(self.state_file, os.getpid())
+
+
+def _write_state_file(paths: Paths, info: dict[str, Any]) -> Path:
+    paths.state.mkdir(parents=True, exist_ok=True)
+    target = paths.state / SERVE_STATE_FILE
+    tmp = target.with_name(f".{SERVE_STATE_FILE}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, json.dumps(info, indent=2).encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)
+    return target
+
+
+def _remove_state_file(path: Path, pid: int) -> None:
+    """Remove the state file only if it still describes this process (a newer service may own it)."""
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == pid:
+            path.unlink()
+
+
+def start_server(
+    paths: Paths | None = None,
+    *,
+    socket_path: str | os.PathLike[str] | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    config: ServiceConfig | None = None,
+    holder: RouterHolder | None = None,
+    writer: EventWriter | None = None,
+    background: bool = True,
+    write_state: bool = True,
+) -> RunningServer:
+    """Load the router, bind, and serve (in a daemon thread when ``background``).
+
+    TCP binds only to loopback addresses unless the caller passes another host explicitly, and
+    always requires a bearer token; the unix socket is created with mode 0600 and needs none.
+    """
+    paths = paths if paths is not None else Paths.resolve()
+    config = config if config is not None else ServiceConfig()
+    tcp = host is not None or port is not None
+    if tcp:
+        host = host if host is not None else "127.0.0.1"
+        port = port if port is not None else 0
+        if config.token is None:
+            config.token = load_or_create_token(paths)
+    service = Service(paths, config, holder=holder, writer=writer)
+    service.start()
+
+    handler = type("Handler", (_Handler,), {"service": service})
+    server: ThreadingHTTPServer
+    address: str | tuple[str, int]
+    if tcp:
+        try:
+            server = _TCPServer((host, port), handler)
+        except OSError as exc:
+            service.stop()
+            raise HooklakeError(f"cannot listen on {host}:{port}: {exc}; pick another --port") from None
+        address = (str(server.server_address[0]), int(server.server_address[1]))
+        info: dict[str, Any] = {"transport": "tcp", "host": address[0], "port": address[1],
+                                "token_file": str(paths.state / TOKEN_FILE)}
+    else:
+        sock_path = Path(socket_path) if socket_path is not None else paths.state / SOCKET_FILE
+        _prepare_socket_path(sock_path)
+        old_umask = os.umask(0o177)
+        try:
+            server = _UnixServer(str(sock_path), handler)
+        finally:
+            os.umask(old_umask)
+        os.chmod(sock_path, 0o600)
+        address = str(sock_path)
+        info = {"transport": "unix", "socket": address}
+    info.update({"pid": os.getpid(), "started_at": time.time(), "timeout_ms": config.advice.timeout_ms,
+                 "index_version": service.holder.version})
+    state_file = _write_state_file(paths, info) if write_state else None
+    thread = None
+    if background:
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                                  name="hooklake-serve", daemon=True)
+        thread.start()
+    return RunningServer(service, server, thread, address, state_file)
+
+
+def serve_forever(running: RunningServer) -> None:
+    """Run in the foreground until SIGINT/SIGTERM, then stop cleanly (socket and state file removed)."""
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    thread = threading.Thread(target=running.server.serve_forever, kwargs={"poll_interval": 0.2},
+                              name="hooklake-serve", daemon=True)
+    thread.start()
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        running.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def read_state(paths: Paths | None = None) -> dict[str, Any] | None:
+    """What ``<state>/serve.json`` says about the running service (None when it is not running)."""
+    paths = paths if paths is not None else Paths.resolve()
+    try:
+        return json.loads((paths.state / SERVE_STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
