@@ -199,21 +199,11 @@ def ingest(paths: Any) -> dict[str, Any]:
     return run_ingest(paths=paths, progress=False).as_dict()
 
 
-def learn(paths: Any) -> dict[str, Any]:
-    """The learn job, in process when the learning package exposes it, else the CLI."""
-    try:
-        from learning.learn import run_learn  # type: ignore[attr-defined]
-    except ImportError:
-        run_learn = None
-    if run_learn is not None:
-        report = run_learn(paths=paths, progress=False)
-        return report.as_dict() if hasattr(report, "as_dict") else dict(report)
-    env = {**os.environ, "HOOKLAKE_HOME": str(paths.home)}
-    proc = subprocess.run([sys.executable, "-m", "hooklake", "learn", "--json"], env=env,
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"hooklake learn failed: {proc.stderr[-2000:]}")
-    return json.loads(proc.stdout)
+def learn(paths: Any, embedder: Any) -> dict[str, Any]:
+    """The learn job (``hooklake learn``), in process, sharing the loaded model."""
+    from learning.job import run_learn
+
+    return run_learn(paths=paths, embedder=embedder, progress=False).as_dict()
 
 
 @dataclass
@@ -310,10 +300,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     write_agents(project)
 
     from hooklake.paths import Paths
+    from learning.embeddings import Embedder
+    from learning.router import Router
 
     paths = Paths.resolve()
     context = {"cwd": str(project)}
-    router = None
+    embedder = Embedder()
+    import torch
+
+    torch.set_num_threads(args.threads)  # one thread is fastest on a shared 2-core machine
+    router = Router.load(paths=paths, embedder=embedder)  # no index yet: fallback only
+    # The fallback router: the same Router over a home with no learned patterns.
+    fallback = Router.load(paths=Paths.resolve(root / "empty-home"), embedder=embedder)
     rounds: list[dict[str, Any]] = []
     for round_no in range(1, args.rounds + 1):
         t_round = time.perf_counter()
@@ -325,19 +323,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         n = args.per_round
         for _ in range(n):
             kind, prompt = sample_request(rng)
-            strategy, pattern_id, confidence, route = "fallback", None, None, {}
-            fallback_agent = GENERAL
-            if router is not None:
-                t0 = time.perf_counter()
-                route = _route_dict(router.route(prompt, context))
-                ms = (time.perf_counter() - t0) * 1000
-                strategy = route.get("strategy") or "fallback"
-                (lat_learned if strategy == "learned_pattern" else lat_fallback).append(ms)
-                pattern_id, confidence = route.get("pattern_id"), route.get("confidence")
-                if strategy != "learned_pattern":
-                    fallback_agent = route.get("agent") or GENERAL
-                else:
-                    fallback_agent = route.get("fallback_agent") or _fallback_agent(router, prompt, context)
+            t0 = time.perf_counter()
+            fb = _route_dict(fallback.route(prompt, context, log=False))
+            lat_fallback.append((time.perf_counter() - t0) * 1000)
+            fallback_agent = fb.get("agent") or GENERAL
+            t0 = time.perf_counter()
+            route = _route_dict(router.route(prompt, context, log=False))
+            ms = (time.perf_counter() - t0) * 1000
+            strategy = route.get("strategy") or "fallback"
+            pattern_id, confidence = route.get("pattern_id"), route.get("confidence")
+            if strategy == "learned_pattern":
+                lat_learned.append(ms)
             group = None
             if strategy == "learned_pattern":
                 group = "holdout" if rng.random() < args.holdout else "treatment"
@@ -360,14 +356,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t_pipe = time.perf_counter()
         ingest_report = ingest(paths)
         t_learn = time.perf_counter()
-        learn(paths)
+        learn_report = learn(paths, embedder)
         t_reload = time.perf_counter()
-        if router is None:
-            from learning.router import Router
-
-            router = Router.load(paths=paths)
-        else:
-            router.reload_if_changed()
+        router.reload_if_changed()
         done = time.perf_counter()
         row = {
             "round": round_no,
@@ -383,6 +374,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "route_ms_fallback_p50": pct(lat_fallback, 50),
             "route_ms_fallback_p95": pct(lat_fallback, 95),
             "events_written": ingest_report.get("events_written"),
+            "patterns": router.pattern_count,
+            "threshold": round(router.threshold, 3),
             "ingest_s": round(t_learn - t_pipe, 2),
             "learn_s": round(t_reload - t_learn, 2),
             "reload_s": round(done - t_reload, 2),
@@ -391,18 +384,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rounds.append(row)
         _print_row(row, header=round_no == 1)
     return {"rounds": rounds, "home": str(root)}
-
-
-def _fallback_agent(router: Any, prompt: str, context: dict[str, Any]) -> str:
-    """What the fallback router alone would pick (for the counterfactual comparison)."""
-    for name in ("fallback_route", "route_fallback", "fallback"):
-        method = getattr(router, name, None)
-        if callable(method):
-            try:
-                return _route_dict(method(prompt, context)).get("agent") or GENERAL
-            except Exception:  # noqa: BLE001 - an API shape we do not know: be conservative
-                break
-    return GENERAL
 
 
 def _fmt(value: Any, spec: str) -> str:
@@ -421,6 +402,9 @@ def _print_row(row: dict[str, Any], header: bool) -> None:
 
 
 def main() -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore", category=UserWarning)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 rounds of 40 requests")
     parser.add_argument("--rounds", type=int, default=None)
@@ -428,6 +412,7 @@ def main() -> int:
     parser.add_argument("--explore", type=float, default=0.3, help="share of non-learned requests sent to a random agent")
     parser.add_argument("--holdout", type=float, default=0.1, help="share of learned routes held out (A/B)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     args = parser.parse_args()
     if args.rounds is None:
         args.rounds = 4 if args.quick else 10

@@ -27,57 +27,76 @@ def _time_axis(bucket: str) -> alt.Axis:
     return alt.Axis(title=None, format="%b %d %H:%M" if bucket == "hour" else "%b %d", labelOverlap=True)
 
 
+def _legend() -> alt.Legend:
+    # On the right: a legend below the plot eats the plot's height when the chart fits its container.
+    return alt.Legend(orient="right", title=None, labelLimit=170, symbolLimit=12)
+
+
 def trend(frame: pd.DataFrame, y: str, title: str, fmt: str = ",.0f", bucket: str = "day",
-          color: str | None = None, mark: str = "line") -> alt.Chart:
+          color: str | None = None, mark: str = "line", log: bool = False) -> alt.Chart:
     """A time series of ``y`` per bucket, optionally one line per ``color`` category."""
     base = alt.Chart(frame, title=title, height=HEIGHT)
-    chart = base.mark_bar(opacity=0.85) if mark == "bar" else base.mark_line(point=alt.OverlayMarkDef(size=18))
+    single = {} if color is not None else {"color": "#4D96FF"}
+    if mark == "bar":
+        chart = base.mark_bar(opacity=0.9, **single)
+    else:
+        chart = base.mark_line(point=alt.OverlayMarkDef(size=16, **single), strokeWidth=2, **single)
+    scale = alt.Scale(type="log") if log else alt.Scale(zero=True)
     enc: dict[str, Any] = {
         "x": alt.X("bucket:T", axis=_time_axis(bucket)),
-        "y": alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=fmt)),
-        "tooltip": [alt.Tooltip("bucket:T", title="time"), alt.Tooltip(f"{y}:Q", format=fmt)],
+        "y": alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=fmt, tickCount=5), scale=scale,
+                   stack=True if mark == "bar" else None),
+        "tooltip": [alt.Tooltip("bucket:T", title="time", format="%Y-%m-%d %H:%M"),
+                    alt.Tooltip(f"{y}:Q", format=fmt)],
     }
     if color is not None:
-        enc["color"] = alt.Color(f"{color}:N", title=None, scale=alt.Scale(scheme="tableau10"),
-                                 legend=alt.Legend(orient="bottom", columns=3, labelLimit=220))
+        enc["color"] = alt.Color(f"{color}:N", scale=alt.Scale(scheme="tableau10"), legend=_legend())
         enc["tooltip"].insert(1, alt.Tooltip(f"{color}:N"))
     return chart.encode(**enc)
 
 
 def percentiles(frame: pd.DataFrame, key: str, title: str, cols: tuple[str, ...] = ("p50_ms", "p95_ms", "p99_ms"),
                 top: int = 15) -> alt.Chart:
-    """Grouped horizontal bars of latency percentiles per ``key`` (log scale: tools span ms to minutes)."""
+    """Latency percentiles per ``key`` as dots joined by a line, on a log scale (ms to minutes)."""
     cols = tuple(c for c in cols if c in frame)
-    data = frame.head(top).melt(id_vars=[key], value_vars=list(cols), var_name="percentile", value_name="ms")
+    head = frame.head(top)
+    data = head.melt(id_vars=[key], value_vars=list(cols), var_name="percentile", value_name="ms")
     data["percentile"] = data["percentile"].str.replace("_ms", "", regex=False)
     data = data[data["ms"].notna() & (data["ms"] > 0)]
-    return (
-        alt.Chart(data, title=title, height=max(HEIGHT, 22 * min(top, frame.shape[0])))
-        .mark_bar()
-        .encode(
-            y=alt.Y(f"{key}:N", title=None, sort=list(frame.head(top)[key]), axis=alt.Axis(labelLimit=260)),
-            x=alt.X("ms:Q", title="milliseconds (log)", scale=alt.Scale(type="log")),
-            yOffset=alt.YOffset("percentile:N", sort=["p50", "p95", "p99"]),
-            color=alt.Color("percentile:N", scale=alt.Scale(domain=["p50", "p95", "p99"],
-                                                            range=["#4D96FF", "#F2A541", "#E4572E"]),
-                            legend=alt.Legend(orient="bottom", title=None)),
-            tooltip=[alt.Tooltip(f"{key}:N"), "percentile:N", alt.Tooltip("ms:Q", format=",.0f")],
-        )
+    names = [c.replace("_ms", "") for c in cols]
+    order = list(head[key])
+    y = alt.Y(f"{key}:N", title=None, sort=order, axis=alt.Axis(labelLimit=240, labelOverlap=False))
+    x = alt.X("ms:Q", title="milliseconds (log scale)", scale=alt.Scale(type="log"))
+    rule = alt.Chart(data).mark_rule(color="#8D99AE", strokeWidth=2).encode(
+        y=y, x=alt.X("min(ms):Q", scale=alt.Scale(type="log"), title="milliseconds (log scale)"), x2="max(ms):Q")
+    dots = alt.Chart(data).mark_circle(size=90, opacity=1).encode(
+        y=y, x=x,
+        color=alt.Color("percentile:N", scale=alt.Scale(domain=names, range=["#4D96FF", "#F2A541", "#E4572E"][: len(names)]),
+                        legend=_legend()),
+        tooltip=[alt.Tooltip(f"{key}:N"), "percentile:N", alt.Tooltip("ms:Q", format=",.0f")],
     )
+    return alt.layer(rule, dots, title=title).properties(height=max(HEIGHT, 24 * len(order)))
 
 
 def rate_bars(frame: pd.DataFrame, key: str, rate: str, volume: str, title: str, top: int = 15) -> alt.Chart:
     """Horizontal bars of a rate (0..1) per ``key``, with the volume in the tooltip."""
     data = frame.sort_values(rate, ascending=False).head(top)
     return (
-        alt.Chart(data, title=title, height=max(HEIGHT, 22 * min(top, data.shape[0])))
-        .mark_bar(color="#E4572E")
+        alt.Chart(data, title=title, height=max(HEIGHT, 24 * len(data)))
+        .mark_bar(color="#E4572E", cornerRadiusEnd=2)
         .encode(
-            y=alt.Y(f"{key}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=260)),
+            y=alt.Y(f"{key}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=240, labelOverlap=False)),
             x=alt.X(f"{rate}:Q", title=None, axis=alt.Axis(format="%")),
             tooltip=[alt.Tooltip(f"{key}:N"), alt.Tooltip(f"{rate}:Q", format=".1%"), alt.Tooltip(f"{volume}:Q", format=",")],
         )
     )
+
+
+def _text(value: Any) -> str:
+    """A cell as text; None / NaN / NA become ''."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
 
 
 def waterfall(spans: pd.DataFrame, events: pd.DataFrame | None = None) -> alt.Chart | None:
@@ -99,19 +118,20 @@ def waterfall(spans: pd.DataFrame, events: pd.DataFrame | None = None) -> alt.Ch
         if pd.isna(start):
             continue
         start_ms = (start - origin).total_seconds() * 1000
-        duration = span.duration_ms if span.duration_ms == span.duration_ms and span.duration_ms is not None else None
+        duration = None if span.duration_ms is None or pd.isna(span.duration_ms) else float(span.duration_ms)
         if duration is None:
             duration = max(0.0, (end - start).total_seconds() * 1000) if pd.notna(end) else 0.0
         indent = "· " * int(getattr(span, "depth", 0) or 0)
+        label = _text(span.label) or "?"
         rows.append({
-            "row": f"{i + 1:>3} {indent}{span.label}",
+            "row": f"{i + 1:>3} {indent}{label}",
             "start_ms": start_ms,
             "end_ms": start_ms + max(float(duration), 1.0),
             "duration_ms": float(duration),
-            "category": span.category,
-            "status": span.status or "in_progress",
-            "label": span.label,
-            "error": (span.error_message or "")[:300],
+            "category": _text(span.category) or "tool",
+            "status": _text(span.status) or "in_progress",
+            "label": label,
+            "error": _text(span.error_message)[:300],
         })
     frame = pd.DataFrame(rows)
     layers = []

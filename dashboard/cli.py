@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -130,6 +131,11 @@ def run_dashboard(host: str = "127.0.0.1", port: int | None = None, open_browser
     env.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
     url = f"http://{host}:{port}"
     proc = subprocess.Popen(streamlit_command(host, port), env=env)
+
+    def _stop(signum: int, frame: object) -> None:  # SIGTERM: stop Streamlit too, never orphan it
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _stop)
     try:
         if wait_ready(url, proc):
             print(f"hooklake dashboard: {url}  (lake: {Paths.resolve().lake_uri}; Ctrl-C to stop)", flush=True)
@@ -141,12 +147,15 @@ def run_dashboard(host: str = "127.0.0.1", port: int | None = None, open_browser
             raise HooklakeError(f"the dashboard process exited with code {proc.returncode}; see its output above")
         return proc.wait()
     except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:

@@ -319,20 +319,45 @@ def trace_link(correlation_id: str) -> str:
     return f"/traces?trace={correlation_id}"
 
 
-def doctor_report() -> Any | None:
-    """The completeness report of ``hooklake doctor`` (ingest.doctor), or None when unavailable."""
+@st.cache_data(max_entries=4, show_spinner=False)
+def _doctor(key: str) -> dict[str, Any] | None:
     try:
-        from ingest import doctor
+        from ingest.doctor import run_doctor
     except ImportError:
         return None
-    for name in ("completeness_report", "run_doctor", "doctor", "report"):
-        fn = getattr(doctor, name, None)
-        if callable(fn):
-            try:
-                result = fn()
-            except Exception as exc:  # a broken report must not take the page down
-                return {"error": f"{type(exc).__name__}: {exc}"}
-            if hasattr(result, "as_dict"):
-                return result.as_dict()
-            return result
-    return None
+    return run_doctor(paths()).as_dict()
+
+
+def doctor_report() -> dict[str, Any] | None:
+    """The completeness report of ``hooklake doctor`` (ingest.doctor), or None when not installed.
+
+    Cached until the lake changes; a failing report is shown as an error, not raised.
+    """
+    try:
+        return _doctor(fingerprint())
+    except Exception as exc:  # a broken report must not take the page down
+        return {"ok": False, "problems": [f"hooklake doctor failed: {type(exc).__name__}: {exc}"], "sessions": []}
+
+
+def join_list(value: Any, sep: str = ", ") -> str:
+    """A list cell (list, array, None or NA) as text."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    try:
+        return sep.join(str(x) for x in value)
+    except TypeError:  # NA and other scalars
+        return ""
+
+
+def rate_column(label: str) -> Any:
+    """A failure/error rate cell: an orange bar from 0 to 100%."""
+    return st.column_config.ProgressColumn(label, format="percent", min_value=0, max_value=1, color="orange")
+
+
+def score_column(label: str) -> Any:
+    """A success score / probability cell: a green bar from 0 to 1."""
+    return st.column_config.ProgressColumn(label, format="%.2f", min_value=0, max_value=1, color="green")
+
+
+def ms_columns(*names: str) -> dict[str, Any]:
+    return {n: st.column_config.NumberColumn(n.replace("_ms", " ms"), format="%.0f") for n in names}

@@ -82,9 +82,9 @@ def run_learn_step(progress: bool = True) -> None:
     step("learning patterns from successful traces (embeds prompts with MiniLM, builds the index)")
     started = time.monotonic()
     try:
-        from learning.cli import run_learn  # type: ignore[attr-defined]
+        from learning.job import run_learn
     except ImportError as exc:
-        raise HooklakeError(f"the learning job is not available ({exc}); install hooklake[learn]") from exc
+        raise HooklakeError(f"the learning job is not available ({exc}); pip install 'hooklake[learn]'") from exc
     report = run_learn(progress=progress)
     data = report.as_dict() if hasattr(report, "as_dict") else report
     summary = ", ".join(f"{k} {v}" for k, v in (data or {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool))

@@ -41,10 +41,11 @@ def router() -> Any:
     if version is None:
         raise NoIndex("no pattern index yet: run `hooklake learn` (or `hooklake demo`)")
     try:
-        import learning.router  # noqa: F401
+        return _router(version)
     except ImportError as exc:
         raise NoIndex(f"the learning package is not available ({exc})") from exc
-    return _router(version)
+    except Exception as exc:  # a broken or mismatched index must not take the page down
+        raise NoIndex(f"the pattern index could not be loaded ({type(exc).__name__}: {exc})") from exc
 
 
 def as_dict(obj: Any) -> Any:
@@ -71,21 +72,14 @@ def match(text: str, k: int = 5, min_confidence: float | None = 0.0) -> list[dic
 
 
 def route(text: str) -> dict[str, Any]:
-    """What the router would do for ``text``: learned pattern or fallback, with the replay plan."""
+    """What the router would do for ``text`` (learned pattern or fallback, with the replay plan).
+
+    ``log=False``: exploring in the workbench is not a routing decision and must not be recorded.
+    """
     r = router()
     with _LOCK:
-        answer = r.route(text, {}) if _accepts_log(r) is None else r.route(text, {}, log=False)
+        answer = r.route(text, {}, log=False)
     return as_dict(answer)
-
-
-def _accepts_log(r: Any) -> bool | None:
-    import inspect
-
-    try:
-        params = inspect.signature(r.route).parameters
-    except (TypeError, ValueError):
-        return None
-    return True if "log" in params else None
 
 
 def render_similar(prompt: str, exclude: str | None = None, k: int = 5) -> None:
@@ -118,27 +112,45 @@ def render_similar(prompt: str, exclude: str | None = None, k: int = 5) -> None:
             st.markdown(" ".join(f"[`{t[:8]}`](/traces?trace={t})" for t in traces))
 
 
-def _embedder(r: Any) -> Any:
-    for name in ("embedder", "_embedder"):
-        emb = getattr(r, name, None)
-        if emb is not None and hasattr(emb, "encode"):
-            return emb
-    from learning.embeddings import Embedder
+def _cached_vectors(model: str, hashes: set[str]) -> dict[str, Any]:
+    """Prompt embeddings the learn job already computed (``<index>/embeddings/<model>/part-*.parquet``)."""
+    import numpy as np
+    import pyarrow.parquet as pq
 
-    return Embedder()
+    from learning.embeddings import model_slug
+
+    found: dict[str, Any] = {}
+    folder = common.paths().index / "embeddings" / model_slug(model)
+    for shard in sorted(folder.glob("part-*.parquet")):
+        table = pq.read_table(shard)
+        keys = table.column("hash").to_pylist()
+        wanted = [i for i, h in enumerate(keys) if h in hashes]
+        if not wanted:
+            continue
+        vectors = table.column("vector").to_pylist()
+        for i in wanted:
+            found[keys[i]] = np.asarray(vectors[i], dtype=np.float32)
+    return found
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _points(version: str, ids: tuple[str, ...], texts: tuple[str, ...]) -> Any:
+    """2-D PCA positions of the patterns' representative prompts (embeddings reused from learn)."""
     import numpy as np
-
-    r = router()
-    with _LOCK:
-        vectors = np.asarray(_embedder(r).encode(list(texts)), dtype=np.float32)
     from sklearn.decomposition import PCA
 
-    xy = PCA(n_components=2, random_state=0).fit_transform(vectors)
-    return xy
+    from learning.text import content_hash
+
+    r = router()
+    hashes = [content_hash(t) for t in texts]
+    known = _cached_vectors(r.embedder.model_name, set(hashes))
+    missing = [t for t, h in zip(texts, hashes) if h not in known]
+    if missing:
+        with _LOCK:
+            for t, v in zip(missing, r.embedder.encode(missing)):
+                known[content_hash(t)] = v
+    vectors = np.stack([known[h] for h in hashes])
+    return PCA(n_components=2, random_state=0).fit_transform(vectors)
 
 
 def pattern_points(patterns: Any) -> Any:

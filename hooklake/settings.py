@@ -63,6 +63,28 @@ class LearningSettings:
     """Any sentence-transformers model name or path; the default loads offline."""
     min_confidence: float | None = None
     """Override the calibrated match threshold (None = use the fitted one)."""
+    similarity_threshold: float = 0.6
+    """Cosine to a pattern's centroid at which a trace of the same path joins that pattern."""
+    target_precision: float = 0.95
+    """The fitted threshold is the lowest confidence at which matches are right this often."""
+    max_false_match_rate: float = 0.05
+    """...and at which requests of unseen kinds are matched at most this often."""
+    min_novel_share: float = 0.15
+    """Least share of unseen-kind requests assumed when calibrating (the lake's own share if higher)."""
+    prune_min_uses: int = 5
+    """A pattern is judged on its replays only after this many."""
+    prune_max_success: float = 0.4
+    """Prune when the replay success (s+1)/(n+2) falls below this; undone when it recovers."""
+    batch_size: int = 64
+    """Prompts embedded per batch."""
+    ivf_threshold: int = 200_000
+    """Exact (flat) FAISS search below this many indexed prompts, IVF above."""
+    nprobe: int = 16
+    """IVF lists searched per query (recall/latency trade-off)."""
+    keep_versions: int = 5
+    """Published index versions kept on disk (the current one is always kept)."""
+    intents: tuple = ()
+    """Extra or replacing intents: [[learning.intents]] name, description, keywords, examples."""
 
 
 @dataclass(frozen=True)

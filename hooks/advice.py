@@ -43,6 +43,18 @@ def advice_hook_command(paths) -> str:  # type: ignore[no-untyped-def] - stays i
     )
 
 
+def is_advice_command(command: str) -> bool:
+    """Whether a settings.json command is this hook (any interpreter, any home): for uninstall."""
+    import shlex
+
+    try:
+        parts = shlex.split(command)
+    except ValueError:
+        return False
+    suffix = os.sep + os.path.join("hooks", "advice.py")
+    return "--state" in parts and any(part.endswith(suffix) for part in parts)
+
+
 def _parse_state(raw: bytes) -> dict:
     # json costs a few ms to import; serve.json is written by us, small and flat, so json is fine
     # but only imported once the file exists (the no-service path never pays for it).
@@ -63,6 +75,10 @@ def _request(state: dict, state_dir: str, body: bytes, deadline: float) -> bytes
         "Content-Length: %d" % len(body),
         "Connection: close",
     ]
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return None
+    headers.append("X-Hooklake-Budget-Ms: %d" % int(remaining * 1000))
     if transport == "unix":
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         address = state.get("socket")
@@ -77,9 +93,6 @@ def _request(state: dict, state_dir: str, body: bytes, deadline: float) -> bytes
         return None
     request = ("\r\n".join(headers) + "\r\n\r\n").encode("ascii") + body
     try:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
         sock.settimeout(remaining)
         sock.connect(address)
         sock.sendall(request)

@@ -427,8 +427,9 @@ after:
     return 0;
 }
 
-/* NULL when the payload is a UTF-8 JSON object, else the defect name. */
-static const char *classify(const unsigned char *s, size_t n)
+/* NULL when the payload is a UTF-8 JSON object, else the defect name (exported for tests). */
+const char *hl_classify(const unsigned char *s, size_t n);
+const char *hl_classify(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n && is_ws(s[i]))
@@ -594,7 +595,7 @@ int main(int argc, char **argv)
     sanitize_name(host, sizeof host, rawhost, "unknown");
     sanitize_name(source, sizeof source, source_arg, HL_SOURCE_DEFAULT);
 
-    const char *defect = classify(raw, raw_len);
+    const char *defect = hl_classify(raw, raw_len);
 
     char head[512];
     int hn = snprintf(head, sizeof head,

@@ -61,8 +61,29 @@ def is_wrapped(command: str) -> bool:
 
 
 def _is_hooklake_own(command: str) -> bool:
-    """hooklake's capture/advice hooks are never wrapped (they measure themselves)."""
-    return "hooklake" in command and not is_wrapped(command)
+    """hooklake's own hooks (capture, advice, any ``hooklake ...`` command) are never wrapped."""
+    if is_wrapped(command):
+        return False
+    try:
+        from hooks import native
+
+        if native.is_capture_command(command):
+            return True
+    except Exception:  # capture module unavailable: fall back to the name test below
+        pass
+    try:
+        from hooks import advice
+
+        check = getattr(advice, "is_advice_command", None)
+        if callable(check) and check(command):
+            return True
+    except Exception:
+        pass
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return False
+    return any(os.path.basename(word).startswith("hooklake") for word in words[:3])
 
 
 def wrapper_timeout(claude_timeout: Any) -> float | None:
@@ -117,6 +138,10 @@ def unwrap_hooks(settings: dict) -> dict:
         if original is not None:
             hook["command"] = original
     return result
+
+
+#: the name the installer's uninstall looks for
+unwrap_existing_hooks = unwrap_hooks
 
 
 def wrapped_commands(settings: dict) -> list[str]:

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,39 +326,51 @@ static int mkdirs(const char *path) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s", path);
     for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') { *p = 0; mkdir(tmp, 0755); *p = '/'; }
+        if (*p == '/') { *p = 0; mkdir(tmp, 0700); *p = '/'; }
     }
-    return mkdir(tmp, 0755) == 0 || errno == EEXIST ? 0 : -1;
+    return mkdir(tmp, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
 static void home_dir(char *out, size_t n) {
     const char *h = env_nonempty("HOOKLAKE_HOME");
     if (h) { snprintf(out, n, "%s", h); return; }
     const char *x = env_nonempty("XDG_DATA_HOME");
-    if (x) { snprintf(out, n, "%s/hooklake", x); return; }
+    if (x && strspn(x, " \t\n\r") != strlen(x)) { snprintf(out, n, "%s/hooklake", x); return; }
     const char *home = env_nonempty("HOME");
     snprintf(out, n, "%s/.local/share/hooklake", home ? home : "/tmp");
 }
 static int capture_disabled(const char *home) {
+    /* same rule as hooks/spool.py: set to anything but "", 0, false, no, off (any case, trimmed) */
     const char *d = getenv("HOOKLAKE_DISABLED");
-    if (d && *d && strcmp(d, "0") != 0 && strcasecmp(d, "false") != 0 && strcasecmp(d, "no") != 0) return 1;
+    if (d) {
+        while (*d == ' ' || *d == '\t' || *d == '\n' || *d == '\r') d++;
+        size_t n = strlen(d);
+        while (n && (d[n - 1] == ' ' || d[n - 1] == '\t' || d[n - 1] == '\n' || d[n - 1] == '\r')) n--;
+        static const char *off[] = {"0", "false", "no", "off", NULL};
+        int is_off = n == 0;
+        for (int i = 0; off[i] && !is_off; i++) if (strlen(off[i]) == n && strncasecmp(d, off[i], n) == 0) is_off = 1;
+        if (!is_off) return 1;
+    }
     char path[4200];
     snprintf(path, sizeof path, "%s/capture-off", home);
     return access(path, F_OK) == 0;
 }
 static void log_error(const char *home, const char *what) {
+    /* "<UTC time>\t<component>\t<message>", the capture error log format of hooks/spool.py */
+    int err = errno;
     char dir[4200], path[4300];
     snprintf(dir, sizeof dir, "%s/logs", home);
     mkdirs(dir);
     snprintf(path, sizeof path, "%s/capture-errors.log", dir);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return;
-    char line[1024];
-    time_t t = time(NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
-    gmtime_r(&t, &tm);
-    char ts[32];
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    int n = snprintf(line, sizeof line, "%s hooklake-run: %s: %s\n", ts, what, strerror(errno));
+    gmtime_r(&ts.tv_sec, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s.%06ldZ\twrapper[native]\t%s: %s\n", stamp, ts.tv_nsec / 1000L, what, strerror(err));
     if (n > 0) write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     close(fd);
 }
@@ -365,10 +378,15 @@ static void append_event(const char *payload, size_t plen) {
     char home[4096];
     home_dir(home, sizeof home);
     if (capture_disabled(home)) return;
-    char host[256] = "localhost";
-    if (gethostname(host, sizeof host - 1) != 0) strcpy(host, "localhost");
-    host[sizeof host - 1] = 0;
-    for (char *p = host; *p; p++) if (*p == '/') *p = '_';
+    /* host name as hooks/spool.py sanitises it: [A-Za-z0-9._-] kept, others '_', 128 bytes max */
+    char host[129];
+    if (gethostname(host, sizeof host - 1) != 0) host[0] = 0;
+    host[128] = 0;
+    for (char *p = host; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) *p = '_';
+    }
+    if (!host[0]) strcpy(host, "unknown");
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
@@ -387,8 +405,8 @@ static void append_event(const char *payload, size_t plen) {
     sb_puts(&line, ",\"payload\":");
     sb_putn(&line, payload, plen);
     sb_puts(&line, "}\n");
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 && errno == ENOENT && mkdirs(spool) == 0) fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == ENOENT && mkdirs(spool) == 0) fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) { log_error(home, "cannot open spool file"); free(line.buf); return; }
     ssize_t w = write(fd, line.buf, line.len); /* one write: lines never interleave */
     if (w != (ssize_t)line.len) log_error(home, "short write to spool file");
@@ -539,47 +557,55 @@ int main(int argc, char **argv) {
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     double t0 = now_mono();
-    int outp[2], errp[2], execp[2];
-    if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(execp, O_CLOEXEC)) { perror("hooklake run: pipe"); return 1; }
+    int outp[2], errp[2];
+    if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) { perror("hooklake run: pipe"); return 1; }
     signal(SIGPIPE, SIG_IGN);
-    pid_t pid = fork();
-    if (pid < 0) { perror("hooklake run: fork"); return 1; }
-    if (pid == 0) {
-        setpgid(0, 0);
-        if (in_fd >= 0) dup2(in_fd, 0); else { int nul = open("/dev/null", O_RDONLY); if (nul >= 0) dup2(nul, 0); }
-        dup2(outp[1], 1);
-        dup2(errp[1], 2);
-        signal(SIGPIPE, SIG_DFL);
-        if (shell) execl("/bin/sh", "sh", "-c", cmd[0], (char *)NULL);
-        else execvp(cmd[0], cmd);
-        int err = errno;
-        char m[512];
-        int n = snprintf(m, sizeof m, "%s", strerror(err));
-        write_all(execp[1], m, (size_t)n);
-        _exit(127);
+    /* posix_spawn (vfork-based in glibc): cheaper than fork+exec, and reports exec failures */
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    if (in_fd >= 0) posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+    else posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+    sigset_t defaults, empty;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGHUP);
+    sigemptyset(&empty);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setsigmask(&attr, &empty);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    pid_t pid = -1;
+    int rc;
+    if (shell) {
+        char *sh_argv[] = {"sh", "-c", cmd[0], NULL};
+        rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, sh_argv, environ);
+    } else {
+        rc = posix_spawnp(&pid, cmd[0], &fa, &attr, cmd, environ);
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) {
+        /* exec failed: say so like a shell would, and record the run with exit code 127 */
+        char line[1200];
+        int l = snprintf(line, sizeof line, "hooklake run: cannot run '%s': %s\n", shell ? "/bin/sh" : cmd[0], strerror(rc));
+        write_all(2, line, (size_t)l < sizeof line ? (size_t)l : sizeof line - 1);
+        pid = -1;
     }
     g_child = pid;
-    setpgid(pid, pid);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    close(outp[1]); close(errp[1]); close(execp[1]);
+    close(outp[1]); close(errp[1]);
     if (in_fd >= 0) close(in_fd);
-    {
-        char m[512];
-        ssize_t n;
-        while ((n = read(execp[0], m, sizeof m - 1)) < 0 && errno == EINTR) {}
-        if (n > 0) {
-            m[n] = 0;
-            char line[1200];
-            int l = snprintf(line, sizeof line, "hooklake run: cannot run '%s': %s\n", shell ? "/bin/sh" : cmd[0], m);
-            write_all(2, line, (size_t)l < sizeof line ? (size_t)l : sizeof line - 1);
-        }
-        close(execp[0]);
-    }
 
     struct pollfd fds[2] = {{outp[0], POLLIN, 0}, {errp[0], POLLIN, 0}};
     int open_fds = 2;
@@ -592,8 +618,8 @@ int main(int argc, char **argv) {
     char buf[65536];
     while (open_fds) {
         double now = now_mono();
-        if (!timed_out && now >= deadline) { timed_out = 1; killed_at = now; kill_group(pid, SIGTERM); }
-        if (timed_out && !killed_hard && now - killed_at > 0.2) { kill_group(pid, SIGKILL); killed_hard = 1; }
+        if (pid > 0 && !timed_out && now >= deadline) { timed_out = 1; killed_at = now; kill_group(pid, SIGTERM); }
+        if (pid > 0 && timed_out && !killed_hard && now - killed_at > 0.2) { kill_group(pid, SIGKILL); killed_hard = 1; }
         if (killed_hard) break;
         int wait_ms = timed_out ? 50 : (int)((deadline - now) * 1000.0) + 1;
         int pr = poll(fds, 2, wait_ms);
@@ -622,8 +648,8 @@ int main(int argc, char **argv) {
             }
         }
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    int status = 127 << 8; /* spawn failed: as a shell reports "command not found" */
+    if (pid > 0) while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     double duration_ms = (now_mono() - t0) * 1000.0;
     int exit_code;
     if (timed_out) exit_code = EXIT_TIMEOUT;

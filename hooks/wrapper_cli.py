@@ -76,7 +76,7 @@ def _cmd_emit(args: argparse.Namespace) -> int:
 
     from hooklake.errors import HooklakeError
     from hooks.sdk import context
-    from hooks.sdk.emit import emit
+    from hooks.sdk.events import emit
     from hooks.sdk.report import ALIASES, report
 
     try:

@@ -95,33 +95,35 @@ class ValuePattern:
     name: str
     regex: re.Pattern[str]
     prefilter: str
+    needles: tuple[str, ...]
+    """Lower-case substrings one of which every match contains: a cheap test before the regex."""
 
 
-def _vp(name: str, regex: str, prefilter: str, flags: int = 0) -> ValuePattern:
-    return ValuePattern(name, re.compile(regex, flags), prefilter)
+def _vp(name: str, needles: tuple[str, ...], regex: str, prefilter: str, flags: int = 0) -> ValuePattern:
+    return ValuePattern(name, re.compile(regex, flags), prefilter, needles)
 
 
 VALUE_PATTERNS: tuple[ValuePattern, ...] = (
-    _vp("private_key_block",
+    _vp("private_key_block", ("-----begin",),
         r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|.*\Z)",
         r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY", re.DOTALL),
-    _vp("anthropic", r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}", r"sk-ant-"),
-    _vp("openai", r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", r"sk-[A-Za-z0-9_-]{20}"),
-    _vp("github", r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})",
+    _vp("anthropic", ("sk-ant-",), r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}", r"sk-ant-"),
+    _vp("openai", ("sk-",), r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", r"sk-[A-Za-z0-9_-]{20}"),
+    _vp("github", ("gh", "github_pat_"), r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})",
         r"gh[pousr]_[A-Za-z0-9]{30}|github_pat_"),
-    _vp("slack", r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}", r"xox[abposr]-"),
-    _vp("google_api_key", r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}", r"AIza"),
-    _vp("stripe", r"(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}", r"[sr]k_(?:live|test)_"),
-    _vp("aws_access_key_id", r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])", r"(?:AKIA|ASIA)[0-9A-Z]{16}"),
-    _vp("aws_secret_access_key",
+    _vp("slack", ("xox",), r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}", r"xox[abposr]-"),
+    _vp("google_api_key", ("aiza",), r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}", r"AIza"),
+    _vp("stripe", ("_live_", "_test_"), r"(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}", r"[sr]k_(?:live|test)_"),
+    _vp("aws_access_key_id", ("akia", "asia"), r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])", r"(?:AKIA|ASIA)[0-9A-Z]{16}"),
+    _vp("aws_secret_access_key", ("aws_secret_access_key",),
         r"(?i)aws_secret_access_key[\"']?\s*[:=]\s*[\"']?(?P<secret>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])",
         r"aws_secret_access_key|AWS_SECRET_ACCESS_KEY"),
-    _vp("bearer", r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9\-._~+/]{8,}=*)", r"bearer|Bearer|BEARER"),
-    _vp("jwt", r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}", r"eyJ"),
-    _vp("url_password",
+    _vp("bearer", ("bearer",), r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9\-._~+/]{8,}=*)", r"bearer|Bearer|BEARER"),
+    _vp("jwt", ("eyj",), r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}", r"eyJ"),
+    _vp("url_password", ("://",),
         r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s/:@\"'<>]+:(?P<secret>[^\s/@\"'<>]+)@",
         r"://[^/\s:@\"]+:[^/\s@\"]+@"),
-    _vp("env_assignment",
+    _vp("env_assignment", ("password", "passwd", "secret", "token", "api_key", "apikey", "access_key"),
         r"(?i)\b[A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|ACCESS_KEY)\s*=\s*[\"']?"
         r"(?P<secret>(?!\[REDACTED\])[^\s\"'&;|]{4,})",
         r"(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|ACCESS_KEY|password|passwd|secret|token|api_key|apikey"
@@ -196,7 +198,10 @@ class Redactor:
         if not self.enabled or not text:
             return text, 0
         count = 0
+        lowered = text.lower()
         for vp in VALUE_PATTERNS:
+            if not any(needle in lowered for needle in vp.needles):
+                continue
             text, n = vp.regex.subn(_replace_secret, text)
             count += n
         for pattern in self.extra_patterns:

@@ -199,6 +199,7 @@ class IngestLock:
         self.fd: int | None = None
 
     def __enter__(self) -> "IngestLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + max(self.wait_s, 0.0)
         while True:

@@ -38,6 +38,12 @@ EXTRA_PAYLOAD_PATHS: tuple[str, ...] = (
 
 MAX_EVENT_US = 253_402_300_799_999_999  # 9999-12-31T23:59:59.999999Z
 
+#: Payload fields read as strings (decoded once per row).
+TEXT_FIELDS: tuple[str, ...] = (
+    "hook_event_name", "session_id", "prompt_id", "agent_id", "agent_type", "tool_name", "tool_use_id",
+    "prompt", "cwd", "transcript_path", "permission_mode", "status", "error", "timestamp",
+)
+
 
 def _q(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
@@ -70,12 +76,25 @@ class Extraction:
         return f"e[{self.index['env.' + name]}]"
 
     # --- typed readers, mirroring ingest.normalize -------------------------------------
+    # A JSON fragment's type is read from its first character (no second parse): '"' string,
+    # '{' object, '[' array, 't'/'f' boolean, 'n' null, '-' or a digit a number.
 
     @staticmethod
     def is_string(frag: str) -> str:
         return f"starts_with({frag}, '\"')"
 
+    @staticmethod
+    def is_number(frag: str) -> str:
+        return f"(ascii({frag}) BETWEEN 48 AND 57 OR ascii({frag}) = 45)"
+
+    def is_integer(self, frag: str) -> str:
+        return f"({self.is_number(frag)} AND strpos({frag}, '.') = 0 AND strpos(lower({frag}), 'e') = 0)"
+
     def text(self, name: str) -> str:
+        """A string field's value; anything else (absent, wrong type) is NULL."""
+        return f"s_{name.replace('.', '_')}"
+
+    def decode(self, name: str) -> str:
         frag = self.f(name)
         return f"(CASE WHEN {self.is_string(frag)} THEN json_extract_string({frag}, '$') END)"
 
@@ -88,20 +107,20 @@ class Extraction:
 
     def as_integer(self, name: str) -> str:
         frag = self.f(name)
-        return f"(CASE WHEN json_type({frag}) = 'BIGINT' THEN CAST({frag} AS BIGINT) END)"
+        return f"(CASE WHEN {self.is_integer(frag)} THEN TRY_CAST({frag} AS BIGINT) END)"
 
     def as_number(self, name: str) -> str:
         frag = self.f(name)
-        return f"(CASE WHEN json_type({frag}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST({frag} AS DOUBLE) END)"
+        return f"(CASE WHEN {self.is_number(frag)} THEN CAST({frag} AS DOUBLE) END)"
 
     def kind_check(self, frag: str, kind: str) -> str:
         absent = f"{frag} IS NULL OR {frag} = 'null'"
         if kind == "string":
             return f"({absent} OR {self.is_string(frag)})"
         if kind == "number":
-            return f"({absent} OR json_type({frag}) IN ('BIGINT', 'UBIGINT', 'DOUBLE'))"
+            return f"({absent} OR {self.is_number(frag)})"
         if kind == "integer":
-            return f"({absent} OR json_type({frag}) IN ('BIGINT', 'UBIGINT'))"
+            return f"({absent} OR {self.is_integer(frag)})"
         if kind == "boolean":
             return f"({absent} OR {frag} IN ('true', 'false'))"
         return "FALSE"  # a type the SQL cannot check: send the line to the Python path
@@ -129,18 +148,18 @@ class Extraction:
     def timestamp_us(self) -> str:
         frag = self.f("timestamp")
         iso = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
-        s = f"json_extract_string({frag}, '$')"
-        n = f"CAST({frag} AS BIGINT)"
+        s = self.text("timestamp")
+        n = f"TRY_CAST({frag} AS BIGINT)"
         d = f"CAST({frag} AS DOUBLE)"
         return f"""(CASE
-            WHEN {self.is_string(frag)} THEN
+            WHEN {s} IS NOT NULL THEN
                 CASE WHEN regexp_full_match({s}, {_q(iso)}) THEN epoch_us(TRY_CAST({s} AS TIMESTAMPTZ)) END
-            WHEN json_type({frag}) = 'BIGINT' THEN
+            WHEN {self.is_integer(frag)} AND {n} IS NOT NULL THEN
                 CASE WHEN abs({n}) >= 100000000000000000 THEN {n} // 1000
                      WHEN abs({n}) >= 100000000000000 THEN {n}
                      WHEN abs({n}) >= 100000000000 THEN {n} * 1000
                      ELSE {n} * 1000000 END
-            WHEN json_type({frag}) IN ('DOUBLE', 'UBIGINT') THEN CAST(
+            WHEN {self.is_number(frag)} THEN TRY_CAST(
                 CASE WHEN abs({d}) >= 1e17 THEN floor({d} / 1000)
                      WHEN abs({d}) >= 1e14 THEN floor({d})
                      WHEN abs({d}) >= 1e11 THEN floor({d} * 1000)
@@ -149,16 +168,16 @@ class Extraction:
 
     def sdk_status(self) -> str:
         err, st, ec, ok = self.f("error"), self.f("status"), self.f("exit_code"), self.f("success")
-        word = f"lower(trim(json_extract_string({st}, '$'), ' \t\n\r'))"
+        word = f"lower(trim({self.text('status')}, ' \t\n\r'))"
         from ingest.normalize import STATUS_WORDS
 
         word_map = " ".join(f"WHEN {_q(w)} THEN {_q(s)}" for w, s in STATUS_WORDS.items())
         return f"""(CASE
             WHEN {err} IS NOT NULL AND {err} NOT IN ('null', 'false', '""', '{{}}', '[]') THEN 'error'
-            WHEN json_type({st}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN
+            WHEN {self.is_number(st)} THEN
                 CASE WHEN CAST({st} AS DOUBLE) >= 400 THEN 'error' ELSE 'ok' END
             WHEN {self.is_string(st)} AND {word} <> '' THEN (CASE {word} {word_map} ELSE {word} END)
-            WHEN json_type({ec}) IN ('BIGINT', 'UBIGINT') THEN CASE WHEN {ec} = '0' THEN 'ok' ELSE 'error' END
+            WHEN {self.is_integer(ec)} THEN CASE WHEN {ec} = '0' THEN 'ok' ELSE 'error' END
             WHEN {ok} = 'true' THEN 'ok'
             WHEN {ok} = 'false' THEN 'error'
         END)"""
@@ -166,23 +185,26 @@ class Extraction:
     def error_text(self) -> str:
         frag = self.f("error")
         return f"""(CASE WHEN {frag} IS NULL OR {frag} = 'null' THEN NULL
-            WHEN {self.is_string(frag)} THEN json_extract_string({frag}, '$')
-            WHEN starts_with({frag}, '{{') AND json_type({frag}, '$.message') = 'VARCHAR'
+            WHEN {self.is_string(frag)} THEN {self.text('error')}
+            WHEN starts_with({frag}, '{{') AND starts_with(json_extract({frag}, '$.message'), '"')
                 THEN json_extract_string({frag}, '$.message')
             ELSE {frag} END)"""
 
     # --- the statements -----------------------------------------------------------------
 
     def parse_sql(self, lines_relation: str) -> str:
-        """``CREATE TABLE pre`` from ``lines_relation(line, seq, slow)``; ``fast_ok`` marks rows the
-        SQL fully understood (the rest go to the Python path)."""
+        """Fill table ``pre`` (:data:`PRE_TABLE_TYPES`) from ``lines_relation(line, seq, slow)``.
+
+        Only rows the SQL fully understands land in ``pre``; the caller sends every other line
+        (``slow`` ones, invalid JSON, unexpected envelope) through the Python path."""
         paths = "[" + ", ".join(_q(p) for p in self.paths) + "]"
         env_ok = " AND ".join(
             [
                 f"{self.env(env_format.FIELD_VERSION)} = '{env_format.FORMAT_VERSION}'",
                 f"{self.is_string(self.env(env_format.FIELD_EVENT_ID))}",
                 f"length({self.env(env_format.FIELD_EVENT_ID)}) > 2",
-                f"json_type({self.env(env_format.FIELD_CAPTURED_NS)}) = 'BIGINT'",
+                f"{self.is_integer(self.env(env_format.FIELD_CAPTURED_NS))}",
+                f"TRY_CAST({self.env(env_format.FIELD_CAPTURED_NS)} AS BIGINT) IS NOT NULL",
                 f"NOT starts_with({self.env(env_format.FIELD_CAPTURED_NS)}, '-')",
                 f"{self.is_string(self.env(env_format.FIELD_SOURCE))}",
                 f"{self.is_string(self.env(env_format.FIELD_HOST))}",
@@ -194,33 +216,34 @@ class Extraction:
         bad_fields = (
             "list_sort(list_filter(["
             + ", ".join(f"CASE WHEN NOT {self.field_ok(name)} THEN {_q(name)} END" for name in self.checks)
-            + "], x -> x IS NOT NULL))"
+            + "], lambda x: x IS NOT NULL))"
         )
         tool = self.text("tool_name")
         rest = f"{tool}[6:]"
         pos = f"strpos({rest}, '__')"
-        mcp_server = (
-            f"(CASE WHEN starts_with({tool}, 'mcp__') AND {pos} > 1 AND length({rest}) > {pos} + 1 "
-            f"THEN {rest}[1:{pos} - 1] END)"
-        )
-        mcp_tool = (
-            f"(CASE WHEN starts_with({tool}, 'mcp__') AND {pos} > 1 AND length({rest}) > {pos} + 1 "
-            f"THEN {rest}[{pos} + 2:] END)"
-        )
+        is_mcp = f"starts_with({tool}, 'mcp__') AND {pos} > 1 AND length({rest}) > {pos} + 1"
         captured_us = f"(CAST({self.env(env_format.FIELD_CAPTURED_NS)} AS BIGINT) // 1000)"
+        decoded = ",\n        ".join(f"{self.decode(name)} AS {self.text(name)}" for name in TEXT_FIELDS)
+        columns = ", ".join(f"{name} {typ}" for name, typ in PRE_TABLE_TYPES.items())
         return f"""
-CREATE OR REPLACE TEMP TABLE pre AS
-WITH parsed AS (
-    SELECT seq, CASE WHEN slow THEN NULL ELSE try(json_extract(line, {paths})) END AS e
-    FROM {lines_relation}
+CREATE OR REPLACE TEMP TABLE pre ({columns});
+CREATE OR REPLACE TEMP TABLE parsed AS
+    SELECT seq, CAST(try(json_extract(line, {paths})) AS VARCHAR[]) AS e
+    FROM {lines_relation} WHERE NOT slow;
+INSERT INTO pre BY NAME
+WITH checked AS (
+    SELECT seq, e FROM parsed WHERE e IS NOT NULL AND {env_ok}
 ), named AS (
     SELECT seq, e,
-        e IS NOT NULL AND {env_ok} AS env_ok,
-        CASE WHEN {self.is_string(self.f('hook_event_name'))}
-             THEN json_extract_string({self.f('hook_event_name')}, '$') END AS event_name
-    FROM parsed
+        {decoded}
+    FROM checked
 ), typed AS (
-    SELECT *, {self.kind_expr()} AS event_kind, {self.timestamp_us()} AS ts_us FROM named WHERE env_ok
+    SELECT *, {self.text('hook_event_name')} AS event_name FROM named
+), kinded AS (
+    SELECT *, {self.kind_expr()} AS event_kind, {self.timestamp_us()} AS ts_us,
+        CASE WHEN {is_mcp} THEN {rest}[1:{pos} - 1] END AS mcp_s,
+        CASE WHEN {is_mcp} THEN {rest}[{pos} + 2:] END AS mcp_t
+    FROM typed
 )
 SELECT
     seq,
@@ -241,8 +264,8 @@ SELECT
     {self.text('agent_type')} AS agent_type,
     {tool} AS tool_name,
     {self.text('tool_use_id')} AS tool_use_id,
-    CASE WHEN {mcp_server} IS NULL THEN {self.as_text('service')} ELSE {mcp_server} END AS mcp_server,
-    CASE WHEN {mcp_server} IS NULL THEN {self.as_text('endpoint')} ELSE {mcp_tool} END AS mcp_tool,
+    CASE WHEN mcp_s IS NULL THEN {self.as_text('service')} ELSE mcp_s END AS mcp_server,
+    CASE WHEN mcp_s IS NULL THEN {self.as_text('endpoint')} ELSE mcp_t END AS mcp_tool,
     {self.as_number('duration_ms')} AS duration_ms,
     CASE event_kind
         WHEN 'tool_end' THEN 'ok'
@@ -264,7 +287,7 @@ SELECT
     {self.env(env_format.FIELD_PAYLOAD)} AS payload,
     0 AS redactions,
     {bad_fields} AS bad_fields
-FROM typed
+FROM kinded
 """
 
 

@@ -110,19 +110,39 @@ def empty_table_sql(name: str, schema: Any, extra: str = "") -> str:
     return f"CREATE OR REPLACE TABLE {name} ({cols}{extra})"
 
 
-def create_lake_events(con: Any, paths: Paths, files: dict[str, tuple[int, int]] | None = None) -> None:
-    """``lake_events`` over the lake's Parquet files, or empty typed when there are none."""
-    if files is None:
-        files = list_event_files(paths)
+def create_empty_lake_events(con: Any, paths: Paths, files: dict[str, tuple[int, int]]) -> None:
+    """``lake_events`` as an empty table with the lake's columns (typed from one file if any)."""
     if files:
+        first = str(paths.events / min(files))
         con.execute(
-            "CREATE OR REPLACE VIEW lake_events AS SELECT * FROM read_parquet("
-            f"{_sql_literal(events_glob(paths))}, hive_partitioning = true, union_by_name = true)"
+            "CREATE OR REPLACE TABLE lake_events AS SELECT * FROM read_parquet("
+            f"{_sql_literal(first)}, hive_partitioning = true) LIMIT 0"
         )
+        if "date" not in [r[0] for r in con.execute("DESCRIBE lake_events").fetchall()]:
+            con.execute('ALTER TABLE lake_events ADD COLUMN "date" DATE')
     else:
         from ingest.schema import arrow_schema
 
         con.execute(empty_table_sql("lake_events", arrow_schema(), ', "date" DATE'))
+
+
+def bind_lake_events(con: Any, paths: Paths, files: dict[str, tuple[int, int]]) -> None:
+    """Point ``lake_events`` at the lake's Parquet files (no-op on an empty lake)."""
+    if not files:
+        return
+    con.execute("DROP TABLE IF EXISTS lake_events")
+    con.execute(
+        "CREATE VIEW lake_events AS SELECT * FROM read_parquet("
+        f"{_sql_literal(events_glob(paths))}, hive_partitioning = true, union_by_name = true)"
+    )
+
+
+def create_lake_events(con: Any, paths: Paths, files: dict[str, tuple[int, int]] | None = None) -> None:
+    """``lake_events`` over the lake's Parquet files, or empty typed when there are none."""
+    if files is None:
+        files = list_event_files(paths)
+    create_empty_lake_events(con, paths, files)
+    bind_lake_events(con, paths, files)
 
 
 def create_settings(con: Any, settings: Any = None) -> None:
@@ -143,21 +163,44 @@ def create_settings(con: Any, settings: Any = None) -> None:
     )
 
 
-def apply_views(con: Any, directory: Path = VIEWS_DIR, skip: frozenset[str] = frozenset()) -> list[str]:
-    """Run every ``.sql`` file of ``directory`` in order; returns the view names (file stems without NN_)."""
+def apply_views(con: Any, directory: Path = VIEWS_DIR, skip: frozenset[str] = frozenset(),
+                stage: frozenset[str] = frozenset()) -> list[str]:
+    """Run every ``.sql`` file of ``directory`` in order; returns the view names (file stems without NN_).
+
+    Views named in ``stage`` are computed into a temporary table right after creation and the
+    view is pointed at it, so later views bind and run against a table (see STAGES).
+    """
     names = []
     for path in view_files(directory):
-        name = path.stem.split("_", 1)[1] if "_" in path.stem and path.stem.split("_", 1)[0].isdigit() else path.stem
+        head, _, tail = path.stem.partition("_")
+        name = tail if head.isdigit() and tail else path.stem
         names.append(name)
         if name in skip:
             continue
         try:
             con.execute(path.read_text(encoding="utf-8"))
+            if name in stage:
+                con.execute(f"DROP TABLE IF EXISTS stage_{name}")
+                con.execute(f"CREATE TEMP TABLE stage_{name} AS SELECT * FROM {name}")
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM stage_{name}")
         except Exception as exc:  # a broken view file must name itself
             from hooklake.errors import HooklakeError
 
             raise HooklakeError(f"{path}: could not create view: {exc}") from exc
     return names
+
+
+#: Intermediate views computed once into temporary tables when views are evaluated in-memory
+#: (rollup refresh, or ``refresh="off"``): later views read them many times.
+STAGES: tuple[str, ...] = ("events", "trace_events", "tool_calls_base", "subagent_links", "trace_facts")
+
+
+def materialise_stages(con: Any) -> None:
+    """Compute the intermediate views once (temp tables) and point the views at them."""
+    for name in STAGES:
+        con.execute(f"DROP TABLE IF EXISTS stage_{name}")
+        con.execute(f"CREATE TEMP TABLE stage_{name} AS SELECT * FROM {name}")
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM stage_{name}")
 
 
 def _learned_tables(con: Any, paths: Paths) -> None:
@@ -215,15 +258,27 @@ def connect(
     files = list_event_files(paths)
     con = duckdb.connect(":memory:", config={"threads": max(1, min(4, os.cpu_count() or 1))})
     con.execute("SET TimeZone = 'UTC'")
-    create_lake_events(con, paths, files)
+    con.execute("SET parquet_metadata_cache = true")
+    # Views are created against an empty typed lake_events (binding nested views over Parquet
+    # files at creation costs seconds); DuckDB binds views again at query time, so swapping
+    # lake_events for the Parquet files afterwards is all it takes.
     create_settings(con, settings)
     attached = False
     if refresh != "off" and files:
         attached = rollup_mod.attach_if_current(con, paths, files, refresh=(refresh == "auto"))
-    apply_views(con, skip=frozenset(MATERIALISED) if attached else frozenset())
     if attached:
+        # Views are created against an empty typed lake_events (binding views over the Parquet
+        # files at creation costs seconds); DuckDB binds views again at query time, so pointing
+        # lake_events at the files afterwards is all it takes.
+        create_empty_lake_events(con, paths, files)
         for name in MATERIALISED:
             con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM rollup.{name}")
+        apply_views(con, skip=frozenset(MATERIALISED))
+        bind_lake_events(con, paths, files)
+    else:
+        # No current rollup: compute the intermediate views once, in memory, as they are created.
+        create_lake_events(con, paths, files)
+        apply_views(con, stage=frozenset(STAGES))
     if learning:
         _learned_tables(con, paths)
         folder = _learning_views_dir()

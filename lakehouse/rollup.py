@@ -129,7 +129,7 @@ def attach_if_current(con: Any, paths: Paths, files: dict[str, tuple[int, int]],
             con.execute("DETACH rollup")
         if attempt == 0 and refresh:
             try:
-                done = refresh_rollup(paths, blocking=False)
+                done = refresh_rollup(paths, blocking=True)
             except Exception:  # the cache must never break reading: fall back to the lake
                 return False
             if not done:
@@ -171,7 +171,7 @@ def refresh_rollup(paths: Paths | None = None, *, full: bool = False, blocking: 
 def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
     import duckdb
 
-    from lakehouse.connect import MATERIALISED, apply_views, create_settings, list_event_files
+    from lakehouse.connect import MATERIALISED, STAGES, apply_views, create_settings, list_event_files
 
     files = list_event_files(paths)
     db = rollup_path(paths)
@@ -281,7 +281,7 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
                 con.execute(empty_table_sql("lake_events", arrow_schema(), ', "date" DATE').replace(
                     "CREATE OR REPLACE TABLE", "CREATE TEMP TABLE"))
             create_settings(con)
-            apply_views(con)
+            apply_views(con, stage=frozenset(STAGES))
             con.execute("BEGIN")
             for name in MATERIALISED:
                 if not created:

@@ -233,7 +233,7 @@ def generate(home: str | Path, events: int = 1_000_000, *, seed: int = 1, days: 
         for i, e in enumerate(tmpl):
             ts = pa.array(times[:, i], pa.int64()).cast(pa.timestamp("us", tz="UTC"))
             tu = pc.binary_join_element_wise(pa.array(np.full(n, "toolu_", dtype=object), pa.string()),
-                                             pc.utf8_slice_codeunits(tid, 0, 8),
+                                             tid,
                                              pa.array(np.full(n, f"{e.slot:03d}", dtype=object), pa.string()), "")
             agent_col = {0: pa.nulls(n, pa.string()), 1: aid, 2: aid2}[e.agent]
             if e.name in ("SubagentStart", "SubagentStop"):

@@ -229,6 +229,8 @@ class AdviceDecision:
     index_version: str | None
     route: dict[str, Any] = field(default_factory=dict)
     """The router's answer the advice was built from (its replay plan is logged verbatim)."""
+    late: bool = False
+    """The answer was ready only after the hook's deadline: the session never saw it."""
 
     def hook_output(self) -> dict[str, Any]:
         """The JSON the hook prints: Claude Code adds ``additionalContext`` to the model's context."""
@@ -246,6 +248,7 @@ class AdviceDecision:
             "cwd": self.payload.get("cwd"),
             "group": self.group,
             "injected": self.injected,
+            "late": self.late,
             # Flags the learning job reads to mark a replay as not used (logged only).
             "holdout": self.group == GROUP_HOLDOUT,
             "shadow": self.group == GROUP_SHADOW,

@@ -174,3 +174,14 @@ def _encode_with_progress(embedder: Embedder, texts: list[str], batch_size: int,
             parts.append(embedder.encode(part, batch_size=batch_size))
             bar.update(len(part))
     return np.concatenate(parts)
+
+
+_SHARED: dict[str, Embedder] = {}
+
+
+def get_embedder(model_name: str = DEFAULT_MODEL) -> Embedder:
+    """One loaded model per name per process: every command, router and job shares it."""
+    emb = _SHARED.get(model_name)
+    if emb is None:
+        emb = _SHARED[model_name] = Embedder(model_name)
+    return emb

@@ -50,7 +50,7 @@ def evaluate_corpus(c: cal.Corpus, *, threshold: float, target_precision: float,
     for name, sc in fitted.scorers.items():
         raw, correct = cal.top1(test, sc)
         conf = np.array([sc.confidence(r) for r in raw])
-        confs[name] = (conf, correct)
+        confs[name] = (raw, correct)
         m = cal.metrics(conf, correct, test.novel, test.weight, sc.threshold)
         out["scorers"][name] = {"kind": sc.kind, "calibrated": sc.calibrated, "weights": sc.weights,
                                 "intercept": round(sc.intercept, 4), **m}
@@ -58,4 +58,48 @@ def evaluate_corpus(c: cal.Corpus, *, threshold: float, target_precision: float,
     for name, (conf, correct) in confs.items():
         out["scorers"][name]["at_equal_coverage"] = cal.precision_at_coverage(conf, correct, test.novel, test.weight, ref) if ref else {}
     out["duration_s"] = round(time.perf_counter() - t0, 2)
+    return out
+
+
+def corpus_from_lake(paths, settings, embedder, data=None, progress: bool = False) -> cal.Corpus:
+    """Successful and failed main traces with prompts, embedded (through the cache)."""
+    import polars as pl
+
+    from learning.embeddings import EmbeddingCache
+    from learning.intent import IntentClassifier, taxonomy_from_settings
+    from learning.text import content_hash
+
+    if data is None:
+        from learning.source import load
+
+        data = load(paths)
+    ls = settings.learning
+    traces = data.traces.sort("started_at")
+    traces = traces.filter(pl.col("prompt_text").is_not_null() & (pl.col("prompt_text").str.strip_chars() != ""))
+    cache = EmbeddingCache(paths.index / "embeddings", ls.model, embedder.dimension)
+    texts = traces["prompt_text"].to_list()
+    hashes = [content_hash(t) for t in texts]
+    vecs = cache.get_or_embed(hashes, texts, embedder, batch_size=ls.batch_size, progress=progress)
+    mask = traces["success"].to_numpy()
+    ok, failed = traces.filter(pl.col("success")), traces.filter(~pl.col("success"))
+    clf = IntentClassifier.build(embedder, taxonomy_from_settings(ls.intents))
+    probs = clf.probabilities(vecs[mask], ok["prompt_text"].to_list()) if ok.height else np.zeros((0, len(clf.names)), np.float32)
+    return cal.Corpus(ok, vecs[mask], probs, [h for h, m in zip(hashes, mask) if m], failed, vecs[~mask])
+
+
+def run_evaluate(paths=None, settings=None, embedder=None, data=None, train_share: float = 0.7, progress: bool = False) -> dict[str, Any]:
+    from hooklake.paths import Paths
+    from hooklake.settings import load_settings
+
+    from learning.embeddings import get_embedder
+
+    paths = paths or Paths.resolve()
+    settings = settings or load_settings(paths.config)
+    ls = settings.learning
+    embedder = embedder or get_embedder(ls.model)
+    corpus = corpus_from_lake(paths, settings, embedder, data, progress)
+    out = evaluate_corpus(corpus, threshold=ls.similarity_threshold, target_precision=ls.target_precision,
+                          max_fmr=ls.max_false_match_rate, train_share=train_share, min_novel_share=ls.min_novel_share)
+    out["model"] = ls.model
+    out["train_share"] = train_share
     return out

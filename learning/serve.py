@@ -20,6 +20,7 @@ drained by one writer thread; when the queue is full the event is refused with 5
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -83,6 +84,7 @@ class Metrics:
             "events_write_failures": 0,
             "advice_injected": 0,
             "advice_withheld": 0,
+            "advice_late": 0,
             "advice_none": 0,
         }
 
@@ -204,8 +206,11 @@ def read_index_version(paths: Paths) -> str | None:
         return None
 
 
-def default_router_loader(paths: Paths, previous: Any | None) -> Any:
-    """Build a router for the current index. Reuses the previous router's model when it can."""
+def default_router_loader(paths: Paths, previous: Any | None, embedder: Any = None) -> Any:
+    """Build a router for the current index. Reuses the previous router's model when it can.
+
+    ``embedder``: an already loaded model to share (tests and benchmarks load it once).
+    """
     from learning.router import Router
 
     if previous is not None and hasattr(previous, "reload_if_changed") and hasattr(previous, "copy"):
@@ -214,7 +219,7 @@ def default_router_loader(paths: Paths, previous: Any | None) -> Any:
         clone = previous.copy()
         clone.reload_if_changed()
         return clone
-    return Router.load(paths=paths)
+    return Router.load(paths=paths, embedder=embedder)
 
 
 class RouterHolder:
@@ -291,7 +296,8 @@ class RouterHolder:
 def _default_append(payload: dict[str, Any], source: str, paths: Paths) -> None:
     from hooks.spool import append_event
 
-    append_event(payload, source, paths=paths)
+    if append_event(payload, source, paths=paths) is None:
+        raise OSError(f"the spool refused the event (see {paths.capture_errors})")
 
 
 class EventWriter:
@@ -307,7 +313,7 @@ class EventWriter:
         self.paths = paths
         self.metrics = metrics
         self.append = append
-        self.queue: queue.Queue[tuple[dict[str, Any], str] | None] = queue.Queue(maxsize=maxsize)
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
         self._thread = threading.Thread(target=self._run, name="hooklake-event-writer", daemon=True)
         self._last_warning = 0.0
 
@@ -328,14 +334,27 @@ class EventWriter:
         self.metrics.incr("events_accepted")
         return True
 
+    def submit_call(self, func: Callable[[], Any]) -> bool:
+        """Queue a call that writes on its own (the router's decision log); dropped when full."""
+        try:
+            self.queue.put_nowait(func)
+        except queue.Full:
+            self.metrics.incr("events_dropped")
+            return False
+        self.metrics.incr("events_accepted")
+        return True
+
     def _run(self) -> None:
         while True:
             item = self.queue.get()
             if item is None:
                 return
-            payload, source = item
             try:
-                self.append(payload, source, self.paths)
+                if callable(item):
+                    item()
+                else:
+                    payload, source = item
+                    self.append(payload, source, self.paths)
                 self.metrics.incr("events_written")
             except Exception as exc:  # noqa: BLE001 - one bad event never stops the writer
                 self.metrics.incr("events_write_failures")
@@ -376,6 +395,9 @@ class ServiceConfig:
     cache_size: int = DEFAULT_CACHE_SIZE
     queue_size: int = DEFAULT_QUEUE_SIZE
     reload_interval_s: float = 1.0
+    compute_threads: int | None = 1
+    """Threads the model may use per request (torch). One is fastest when the machine is shared:
+    requests are serialised anyway, and more threads fight other processes for the cores."""
     token: str | None = None
     """Bearer token required on every request except ``/health`` (None: no auth, unix socket)."""
     advice: Any = None
@@ -413,8 +435,18 @@ class Service:
     def start(self) -> None:
         if self.holder.current is None:
             self.holder.load_initial()
+        if self.config.compute_threads is not None:
+            _limit_compute_threads(self.config.compute_threads)
+        self._warm_up()
         self.writer.start()
         self._watcher.start()
+
+    def _warm_up(self) -> None:
+        """One embedding before the first request, so no caller pays for lazy initialisation."""
+        embed = getattr(self.holder.current, "embed", None)
+        if callable(embed):
+            with contextlib.suppress(Exception):
+                embed("warm up the model")
 
     def stop(self) -> None:
         self._stop.set()
@@ -469,26 +501,80 @@ class Service:
         matches, cached = self._cached("match", (request, context, k, min_conf), compute)
         return {"matches": matches, "index_version": self.holder.version, "cached": cached}
 
+    def _route(self, request: str, context: dict[str, Any], correlation_id: str | None,
+               log: bool = True) -> tuple[dict[str, Any], bool]:
+        """Route with the answer cache; the decision is logged for every request, cached or not.
+
+        The cache keeps the router's decision object; a hit is re-stamped with this request's
+        correlation id. Logging (one spool write) runs on the writer thread, never in the request.
+        """
+        version = self.holder.version
+        key = self.cache.key("route", version, request, {k: v for k, v in context.items() if k not in _PER_REQUEST})
+        router = self.holder.current
+        if router is None:
+            raise RequestError(503, "no router loaded yet; run `hooklake learn`")
+        supports_log = _accepts(router.route, "log")
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.metrics.incr("cache_hits")
+            decision, cached = hit, True
+            if correlation_id is not None and dataclasses.is_dataclass(decision) and hasattr(decision, "correlation_id"):
+                decision = dataclasses.replace(decision, correlation_id=correlation_id)
+        else:
+            self.metrics.incr("cache_misses")
+            cached = False
+            with self.compute_lock:
+                if supports_log:
+                    decision = router.route(request, context, log=False, correlation_id=correlation_id)
+                else:
+                    decision = router.route(request, context)
+            if self.holder.version == version:
+                self.cache.put(key, decision)
+        if log and supports_log and hasattr(router, "_log"):
+            self.writer.submit_call(lambda: router._log(decision, request, context))
+        return _as_dict(decision), cached
+
     def route(self, body: dict[str, Any]) -> dict[str, Any]:
         request = _require_text(body, "request")
         context = _optional_dict(body, "context")
-        result, cached = self._cached("route", (request, context), lambda r: _as_dict(r.route(request, context)))
+        correlation_id = body.get("correlation_id") or context.get("correlation_id") or context.get("prompt_id")
+        if correlation_id is not None and not isinstance(correlation_id, str):
+            raise RequestError(400, "'correlation_id' must be a string")
+        log = body.get("log", True)
+        if not isinstance(log, bool):
+            raise RequestError(400, "'log' must be true or false")
+        result, cached = self._route(request, context, correlation_id, log=log)
         return {"route": result, "index_version": self.holder.version, "cached": cached}
 
-    def advice(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        """The advice hook's call: the raw UserPromptSubmit payload in, the hook's stdout JSON out."""
+    def advice(self, body: dict[str, Any], deadline: float | None = None) -> dict[str, Any] | None:
+        """The advice hook's call: the raw UserPromptSubmit payload in, the hook's stdout JSON out.
+
+        ``deadline`` (perf_counter time): when the hook will have given up. Advice computed after
+        it is logged as not injected (``late``), so the A/B report does not credit advice the
+        session never saw.
+        """
         from learning import advice
 
         prompt = body.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             raise RequestError(400, "'prompt' must be a non-empty string (a UserPromptSubmit payload)")
         context = advice.context_from_payload(body)
-        route, _cached = self._cached("advise", (prompt, context), lambda r: _as_dict(r.route(prompt, context)))
+        prompt_id = body.get("prompt_id") if isinstance(body.get("prompt_id"), str) else None
+        if isinstance(body.get("session_id"), str):
+            context["session_id"] = body["session_id"]
+        # The advice event below is this decision's record (with its group); a routing_decision
+        # as well would count the same replay twice in the pattern's usage statistics.
+        route, _cached = self._route(prompt, context, prompt_id, log=False)
         decision = advice.decide(body, route, self.config.advice, index_version=self.holder.version)
         if decision is None:
             self.metrics.incr("advice_none")
             return None
+        if decision.injected and deadline is not None and time.perf_counter() > deadline:
+            decision = dataclasses.replace(decision, injected=False, late=True)
         self.writer.submit(decision.event_payload(), advice.ADVICE_SOURCE)
+        if decision.late:
+            self.metrics.incr("advice_late")
+            return None
         if decision.injected:
             self.metrics.incr("advice_injected")
             return decision.hook_output()
@@ -505,6 +591,45 @@ class Service:
         if not self.writer.submit(payload, intake.INTAKE_SOURCE):
             raise RequestError(503, "event queue is full; the event was dropped, retry later")
         return {"accepted": True, "correlation_id": payload.get("correlation_id"), "kind": payload["hook_event_name"]}
+
+
+BUDGET_HEADER = "X-Hooklake-Budget-Ms"
+"""Sent by the advice hook: milliseconds left before it gives up."""
+
+
+def _deadline(headers: Any, started: float) -> float | None:
+    raw = headers.get(BUDGET_HEADER)
+    if raw is None:
+        return None
+    try:
+        budget_ms = float(raw)
+    except ValueError:
+        return None
+    return started + max(0.0, budget_ms) / 1000.0
+
+
+def _limit_compute_threads(n: int) -> None:
+    """Cap torch's intra-op threads when the router loaded it (a router without a model never pays)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    with contextlib.suppress(Exception):
+        torch.set_num_threads(max(1, n))
+
+
+_PER_REQUEST = frozenset({"session_id", "correlation_id", "prompt_id", "root_id", "parent_id", "execution_id"})
+"""Context keys that identify the request, not what it asks: left out of the cache key."""
+
+
+def _accepts(func: Any, name: str) -> bool:
+    import inspect
+
+    try:
+        return name in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _pattern_count(router: Any) -> int | None:
@@ -671,7 +796,10 @@ class _Handler(BaseHTTPRequestHandler):
             if path in _POST_ROUTES:
                 body = self._read_json()
                 name = _POST_ROUTES[path]
-                result = getattr(self.service, name)(body)
+                if name == "advice":
+                    result = self.service.advice(body, deadline=_deadline(self.headers, started))
+                else:
+                    result = getattr(self.service, name)(body)
                 if name == "advice" and result is None:
                     status = 204
                     self.send_response(204)

@@ -29,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                        help="answers kept in the LRU cache (default 4096; 0 disables it)")
     serve.add_argument("--reload-interval", type=float, default=None, metavar="S",
                        help="seconds between checks for a new index version (default 1.0)")
+    serve.add_argument("--threads", type=int, default=None, metavar="N",
+                       help="model threads per request (default 1: fastest on a shared machine)")
     serve.add_argument("-v", "--verbose", action="store_true", help="log every request to stderr")
     serve.set_defaults(func=_cmd_serve)
 
@@ -66,6 +68,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         config.cache_size = args.cache_size
     if args.reload_interval is not None:
         config.reload_interval_s = args.reload_interval
+    if args.threads is not None:
+        config.compute_threads = args.threads
     paths = Paths.resolve()
     running = serve.start_server(paths, socket_path=args.socket, host=args.host, port=args.port,
                                  config=config, background=False)

@@ -52,7 +52,17 @@ def _select(con, name: str, wanted: tuple[str, ...] | list[str], where: str = ""
     if not present:
         return None
     sql = f"SELECT {', '.join(present)} FROM {name} {where}"
-    return pl.from_arrow(con.execute(sql).fetch_arrow_table())
+    return pl.from_arrow(arrow_table(con.sql(sql)))
+
+
+def arrow_table(result):
+    """A DuckDB result as a pyarrow Table (the method name differs across DuckDB versions)."""
+    for name in ("to_arrow_table", "fetch_arrow_table", "arrow"):
+        fn = getattr(result, name, None)
+        if fn is not None:
+            out = fn()
+            return out.read_all() if hasattr(out, "read_all") else out
+    raise RuntimeError("DuckDB result cannot be converted to Arrow")
 
 
 def path_key(agents: list[str], tools: list[str], endpoints: list[str]) -> str:

@@ -6,8 +6,9 @@ its endpoints), ending in ``Stop`` — or, for a failing trace, in a ``PostToolU
 ``StopFailure``. Events are written to the spool with the capture envelope and turned into the lake
 by the real ingest (``ingest.compactor.run_ingest``).
 
-Seen kinds are spread over the whole period; unseen kinds appear only in its last part
-(``unseen_after``), so a time split learns on the past and meets them as new in the future.
+Each kind first appears at a random time and recurs after it: seen kinds start in the first half
+(``seen_until``), unseen kinds only after ``unseen_after``, so a time split at ``unseen_after``
+learns on the past and meets them as new in the future.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ def generate(
     start: datetime | None = None,
     days: float = 60.0,
     unseen_after: float = 0.7,
+    seen_until: float = 0.65,
     repeats: int = 1,
     kinds: set[str] | None = None,
     fail_scale: float = 1.0,
@@ -136,13 +138,17 @@ def generate(
     start = start or datetime(2026, 9, 1, tzinfo=timezone.utc)
     projects = ["/home/dev/shop", "/home/dev/platform", "/home/dev/webapp"]
     planned: list[tuple[float, dict[str, Any], str]] = []
+    # Each kind of request first appears at some point (seen kinds before ``seen_until``, unseen
+    # kinds after ``unseen_after``) and recurs from then on: new kinds keep arriving, as in a
+    # real team's history, so the past shows how often a request is of a new kind.
+    first = {k["kind"]: (rng.uniform(0.0, seen_until) if k["seen"] else rng.uniform(unseen_after, 0.85))
+             for k in data["kinds"]}
     for _ in range(repeats):
         for req in data["requests"]:
             kind = data["kind_by_name"][req["kind"]]
             if kinds is not None and kind["kind"] not in kinds:
                 continue
-            lo = 0.0 if kind["seen"] else unseen_after
-            planned.append((rng.uniform(lo, 1.0), kind, req["text"]))
+            planned.append((rng.uniform(first[kind["kind"]], 1.0), kind, req["text"]))
     planned.sort(key=lambda p: p[0])
     traces: list[SynthTrace] = []
     session, session_left, cwd = "", 0, projects[0]
@@ -185,17 +191,84 @@ def write_spool(traces: list[SynthTrace], spool: Path, source: str = "claude_cod
     return count
 
 
-def build_lake(traces: list[SynthTrace], paths=None) -> dict[str, Any]:
-    """Spool the traces and ingest them with the real ingest. Returns the ingest report."""
+def build_lake(traces: list[SynthTrace], paths=None, *, via: str = "auto") -> dict[str, Any]:
+    """Spool the traces and ingest them with the real ingest (``via="ingest"``), or write the
+    canonical rows directly (``via="rows"``). ``auto`` tries ingest and falls back to rows, saying
+    so in the returned report (``via`` and ``ingest_error``)."""
     from hooklake.paths import Paths
-    from ingest.compactor import run_ingest
 
     paths = paths or Paths.resolve()
-    written = write_spool(traces, paths.spool)
-    report = run_ingest(paths=paths, progress=False)
-    out = report.as_dict() if hasattr(report, "as_dict") else dict(report)
-    out["spooled"] = written
+    if via in ("auto", "ingest"):
+        try:
+            from ingest.compactor import run_ingest
+
+            written = write_spool(traces, paths.spool)
+            report = run_ingest(paths=paths, progress=False)
+            out = report.as_dict() if hasattr(report, "as_dict") else dict(report)
+            out.update(spooled=written, via="ingest")
+            return out
+        except Exception as exc:  # noqa: BLE001 - reported, then the direct path
+            if via == "ingest":
+                raise
+            for f in paths.spool.glob("*.jsonl"):
+                f.unlink()
+            error = f"{type(exc).__name__}: {str(exc)[:300]}"
+    else:
+        error = None
+    out = write_rows(traces, paths)
+    out.update(via="rows", ingest_error=error)
     return out
+
+
+def canonical_rows(traces: list[SynthTrace], host: str = "synth") -> list[dict[str, Any]]:
+    """The lake rows ingest would write for these events (the subset of columns learning reads)."""
+    from ingest.schema import SCHEMA_VERSION, kind_for, mcp_parts
+
+    rows = []
+    for trace in traces:
+        for when, p in trace.events:
+            name = p["hook_event_name"]
+            server, tool = mcp_parts(p.get("tool_name"))
+            err = p.get("error")
+            status = None
+            if name in ("PostToolUse", "Stop", "SubagentStop"):
+                status = "ok"
+            elif name in ("PostToolUseFailure", "StopFailure"):
+                status = "error"
+            rows.append({
+                "schema_version": SCHEMA_VERSION, "event_id": uuid.uuid4().hex, "source": "claude_code", "host": host,
+                "captured_at": when, "event_time": when, "event_name": name, "event_kind": kind_for(name),
+                "session_id": p.get("session_id"), "prompt_id": p.get("prompt_id"), "correlation_id": p.get("prompt_id"),
+                "root_id": p.get("prompt_id"), "parent_id": None, "execution_id": None, "agent_id": p.get("agent_id"),
+                "agent_type": p.get("agent_type"), "tool_name": p.get("tool_name"), "tool_use_id": p.get("tool_use_id"),
+                "mcp_server": server, "mcp_tool": tool, "duration_ms": p.get("duration_ms"), "status": status,
+                "error_message": str(err) if err is not None else None,
+                "prompt_text": p.get("prompt") if name == "UserPromptSubmit" else None, "cwd": p.get("cwd"),
+                "transcript_path": p.get("transcript_path"), "permission_mode": p.get("permission_mode"), "model": None,
+                "input_tokens": None, "output_tokens": None, "cost_usd": None, "payload": json.dumps(p),
+                "redactions": 0, "ingest_id": "synth",
+            })
+    return rows
+
+
+def write_rows(traces: list[SynthTrace], paths) -> dict[str, Any]:
+    """Write canonical rows straight into the lake layout (one file per day)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ingest.schema import arrow_schema
+
+    rows = canonical_rows(traces)
+    by_day: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_day.setdefault(r["event_time"].strftime("%Y-%m-%d"), []).append(r)
+    schema = arrow_schema()
+    for day, part in by_day.items():
+        folder = paths.events / f"date={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pylist(part, schema=schema)
+        pq.write_table(table, folder / f"part-synth-{uuid.uuid4().hex[:12]}.parquet", compression="zstd")
+    return {"events_written": len(rows), "files": len(by_day)}
 
 
 def labels(traces: list[SynthTrace]) -> dict[str, str]:

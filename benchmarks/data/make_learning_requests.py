@@ -17,8 +17,8 @@ import random
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[2] / "learning" / "data" / "eval_requests.json"
-PER_KIND = 12
-PER_UNSEEN_KIND = 8
+PER_KIND = 20
+PER_UNSEEN_KIND = 12
 
 PY_FILES = ["src/billing/invoice.py", "app/models/user.py", "services/payments.py", "api/handlers.py", "worker/tasks.py", "utils/dates.py"]
 JS_FILES = ["src/components/Cart.tsx", "web/app.js", "src/hooks/useAuth.ts", "frontend/checkout.js", "src/store/orders.ts"]

@@ -24,15 +24,14 @@ if stats is not None:
         right.altair_chart(charts.percentiles(stats, "agent_type", "Run duration percentiles",
                                               cols=("p50_ms", "p95_ms")), width="stretch")
         st.dataframe(stats, hide_index=True, width="stretch",
-                     column_config={"error_rate": st.column_config.ProgressColumn("error rate", format="percent",
-                                                                                  min_value=0, max_value=1),
+                     column_config={"error_rate": common.rate_column("error rate"),
                                     "p50_ms": st.column_config.NumberColumn("p50 ms", format="%.0f"),
                                     "p95_ms": st.column_config.NumberColumn("p95 ms", format="%.0f")})
 if trend is not None and not trend.empty:
     bucket = filters.bucket()
     left, right = st.columns(2)
     left.altair_chart(charts.trend(trend, "runs", f"Runs per {bucket}", bucket=bucket, color="agent_type"), width="stretch")
-    right.altair_chart(charts.trend(trend, "error_rate", "Error rate over time", fmt="%", bucket=bucket,
+    right.altair_chart(charts.trend(trend, "error_rate", "Failure rate over time", fmt="%", bucket=bucket,
                                     color="agent_type"), width="stretch")
 
 st.subheader("agent_success_rates")

@@ -25,8 +25,7 @@ if stats is not None:
         right.altair_chart(charts.rate_bars(stats, "endpoint_path", "error_rate", "calls", "Error rate"),
                            width="stretch")
         st.dataframe(stats, hide_index=True, width="stretch",
-                     column_config={"error_rate": st.column_config.ProgressColumn("error rate", format="percent",
-                                                                                  min_value=0, max_value=1),
+                     column_config={"error_rate": common.rate_column("error rate"),
                                     **{c: st.column_config.NumberColumn(c.replace("_ms", " ms"), format="%.0f")
                                        for c in ("p50_ms", "p95_ms", "p99_ms")}})
 if trend is not None and not trend.empty:
@@ -34,8 +33,8 @@ if trend is not None and not trend.empty:
     left, right = st.columns(2)
     left.altair_chart(charts.trend(trend, "error_rate", "Error rate over time", fmt="%", bucket=bucket,
                                    color="endpoint_path"), width="stretch")
-    right.altair_chart(charts.trend(trend, "p95_ms", "p95 latency over time (ms)", bucket=bucket,
-                                    color="endpoint_path"), width="stretch")
+    right.altair_chart(charts.trend(trend, "p95_ms", "p95 latency over time (ms, log scale)", bucket=bucket,
+                                    color="endpoint_path", log=True), width="stretch")
 
 st.subheader("endpoint_reliability")
 st.caption("The seed design's view, as the lakehouse computes it over the whole lake (not filtered).")

@@ -27,7 +27,7 @@ if groups is not None:
         view = groups.copy()
         for col in ("agents", "tools", "endpoints"):
             if col in view:
-                view[col] = view[col].map(lambda v: ", ".join(str(x) for x in v) if v is not None else "")
+                view[col] = view[col].map(common.join_list)
         st.dataframe(view.drop(columns=[c for c in ("sample_traces",) if c in view]), hide_index=True,
                      width="stretch", height=360,
                      column_config={"error_template": st.column_config.TextColumn("template", width="large"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import charts, common, lakeinfo
@@ -47,9 +48,22 @@ if state.events:
         st.dataframe(names, hide_index=True, width="stretch")
 
 st.subheader("Completeness")
-report = common.doctor_report()
+st.caption("`hooklake doctor`: per session, what each capture source (hooks, transcripts, telemetry) missed.")
+with st.spinner("Reconciling sessions…"):
+    report = common.doctor_report()
 if report is None:
-    st.caption("Run `hooklake doctor` for a completeness report (events without their pair, traces without a Stop, "
-               "sessions missing from the transcripts).")
+    st.info("The completeness report needs `hooklake doctor` (ingest.doctor), which this installation lacks.")
 else:
-    st.json(report, expanded=False)
+    problems = report.get("problems") or []
+    if not problems:
+        st.success("No capture gaps found.")
+    for problem in problems:
+        st.markdown(f"- {problem}")
+    sessions = pd.DataFrame(report.get("sessions") or [])
+    if not sessions.empty and "problems" in sessions:
+        gaps = sessions[sessions["problems"].map(len) > 0].copy()
+        if not gaps.empty:
+            gaps["problems"] = gaps["problems"].map(lambda p: "; ".join(p))
+            cols = [c for c in ("session_id", "first_seen", "last_seen", "hook_events", "problems") if c in gaps]
+            st.dataframe(gaps[cols], hide_index=True, width="stretch",
+                         column_config={"problems": st.column_config.TextColumn(width="large")})

@@ -26,8 +26,7 @@ if stats is not None:
         right.altair_chart(charts.rate_bars(stats[stats["calls"] >= 3], "tool_name", "failure_rate", "calls",
                                             "Failure rate (tools with at least 3 calls)"), width="stretch")
         st.dataframe(stats, hide_index=True, width="stretch",
-                     column_config={"failure_rate": st.column_config.ProgressColumn("failure rate", format="percent",
-                                                                                    min_value=0, max_value=1),
+                     column_config={"failure_rate": common.rate_column("failure rate"),
                                     **{c: st.column_config.NumberColumn(c.replace("_ms", " ms"), format="%.0f")
                                        for c in ("p50_ms", "p95_ms", "p99_ms", "max_ms")}})
 if trend is not None and not trend.empty:
@@ -37,8 +36,8 @@ if trend is not None and not trend.empty:
     left, right = st.columns(2)
     left.altair_chart(charts.trend(shown, "failure_rate", "Failure rate over time (top 8 tools)", fmt="%",
                                    bucket=bucket, color="tool_name"), width="stretch")
-    right.altair_chart(charts.trend(shown, "p95_ms", "p95 latency over time (ms)", bucket=bucket, color="tool_name"),
-                       width="stretch")
+    right.altair_chart(charts.trend(shown, "p95_ms", "p95 latency over time (ms, log scale)", bucket=bucket,
+                                    color="tool_name", log=True), width="stretch")
 
 st.subheader("Hooks")
 st.caption("Claude Code's own hook events are counted (it does not time them); your hooks run through "
@@ -50,23 +49,23 @@ if hooks is not None:
     if hooks.empty:
         common.no_rows("hook executions")
     else:
-        timed = hooks[hooks["p50_ms"].notna()]
+        timed = hooks[(hooks["hook_type"] != "capture") & hooks["p50_ms"].notna()]
         if not timed.empty:
             left, right = st.columns(2)
             left.altair_chart(charts.percentiles(timed, "hook_name", "Timed hooks: latency percentiles"),
                               width="stretch")
             right.altair_chart(charts.rate_bars(timed, "hook_name", "failure_rate", "executions",
                                                 "Timed hooks: failure rate (errors and time-outs)"), width="stretch")
-        st.dataframe(hooks, hide_index=True, width="stretch",
-                     column_config={"failure_rate": st.column_config.ProgressColumn("failure rate", format="percent",
-                                                                                    min_value=0, max_value=1),
+        st.dataframe(hooks.sort_values(["hook_type", "executions"], ascending=[False, False]), hide_index=True,
+                     width="stretch",
+                     column_config={"failure_rate": common.rate_column("failure rate"),
                                     **{c: st.column_config.NumberColumn(c.replace("_ms", " ms"), format="%.0f")
                                        for c in ("p50_ms", "p95_ms", "p99_ms", "max_ms")}})
 if htrend is not None and not htrend.empty:
     bucket = filters.bucket()
     left, right = st.columns(2)
-    left.altair_chart(charts.trend(htrend, "p95_ms", "Timed hooks: p95 latency over time (ms)", bucket=bucket,
-                                   color="hook_name"), width="stretch")
+    left.altair_chart(charts.trend(htrend, "p95_ms", "Timed hooks: p95 latency over time (ms, log scale)",
+                                   bucket=bucket, color="hook_name", log=True), width="stretch")
     right.altair_chart(charts.trend(htrend, "failure_rate", "Timed hooks: failure rate over time", fmt="%",
                                     bucket=bucket, color="hook_name"), width="stretch")
 

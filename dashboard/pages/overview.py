@@ -52,8 +52,9 @@ if trend is not None and not trend.empty:
     durations = trend.melt(id_vars=["bucket"], value_vars=["p50_duration_ms", "p95_duration_ms"],
                            var_name="percentile", value_name="ms")
     durations["percentile"] = durations["percentile"].str.replace("_duration_ms", "", regex=False)
-    left.altair_chart(charts.trend(durations, "ms", "Trace duration (ms)", bucket=bucket, color="percentile"),
-                      width="stretch")
+    durations["seconds"] = durations["ms"] / 1000.0
+    left.altair_chart(charts.trend(durations, "seconds", "Trace duration (seconds)", bucket=bucket,
+                                   color="percentile", fmt=",.1f"), width="stretch")
     right.altair_chart(charts.trend(trend, "tool_failure_rate", "Tool failure rate", fmt="%", bucket=bucket),
                        width="stretch")
 
@@ -80,8 +81,7 @@ def _worst(frame, key: str, rate: str, volume: str, label: str) -> None:
         return
     st.dataframe(top[[key, volume, rate, "p95_ms"]], hide_index=True, width="stretch",
                  column_config={key: st.column_config.TextColumn(label),
-                                rate: st.column_config.ProgressColumn("failure rate", format="percent",
-                                                                      min_value=0, max_value=1),
+                                rate: common.rate_column("failure rate"),
                                 "p95_ms": st.column_config.NumberColumn("p95 ms", format="%.0f")})
 
 

@@ -55,7 +55,7 @@ if text:
                          "explanation": m.get("explanation")})
         table = pd.DataFrame(rows)
         st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"confidence": st.column_config.ProgressColumn(min_value=0, max_value=1, format="%.2f"),
+                     column_config={"confidence": common.score_column("confidence"),
                                     "explanation": st.column_config.TextColumn(width="large")})
         best = matches[0]
         st.markdown(f"**Why `{best.get('pattern_id')}` matches:** {best.get('explanation') or '–'}")
@@ -76,8 +76,7 @@ shown_cols = [c for c in ("pattern_id", "version", "agent", "intent", "prompt_te
 event = st.dataframe(active[shown_cols], hide_index=True, width="stretch", height=320, key="pattern_table",
                      on_select="rerun", selection_mode="single-row",
                      column_config={"prompt_text": st.column_config.TextColumn("representative prompt", width="large"),
-                                    "historical_success": st.column_config.ProgressColumn(
-                                        "historical success", min_value=0, max_value=1, format="%.2f")})
+                                    "historical_success": common.score_column("historical success")})
 rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
 if rows:
     pid = str(active.iloc[rows[0]]["pattern_id"])

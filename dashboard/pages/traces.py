@@ -46,7 +46,7 @@ else:
         column_config={
             "started_at": st.column_config.DatetimeColumn("started", format="YYYY-MM-DD HH:mm:ss"),
             "prompt_text": st.column_config.TextColumn("prompt", width="large"),
-            "success_score": st.column_config.ProgressColumn("score", min_value=0, max_value=1, format="%.2f"),
+            "success_score": common.score_column("score"),
             "duration_ms": st.column_config.NumberColumn("duration ms", format="%.0f"),
             "tool_calls": st.column_config.NumberColumn("tools"),
             "tool_failures": st.column_config.NumberColumn("failed"),

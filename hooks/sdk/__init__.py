@@ -19,7 +19,7 @@ from hooks.sdk.context import (
     new_span_id,
     use_context,
 )
-from hooks.sdk.emit import emit, emit_background, flush
+from hooks.sdk.events import emit, emit_background, flush
 from hooks.sdk.headers import extract, format_traceparent, inject, parse_traceparent
 from hooks.sdk.httpx_hooks import async_event_hooks, event_hooks, instrument
 from hooks.sdk.routing import log_routing_decision

@@ -17,7 +17,7 @@ from typing import Any
 
 from hooks.sdk.bodies import DEFAULT_MAX_BODY_BYTES, BodyCapture
 from hooks.sdk.context import CorrelationContext, new_context, reset_current, set_current
-from hooks.sdk.emit import KIND_ENDPOINT_CALL, emit_background, now_iso
+from hooks.sdk.events import KIND_ENDPOINT_CALL, emit_background, now_iso
 from hooks.sdk.headers import (
     HEADER_CORRELATION_ID,
     HEADER_EXECUTION_ID,
@@ -125,10 +125,13 @@ class _Call:
                     for name, value in headers:
                         if name.lower() == b"content-type":
                             self.response_type = value.decode("latin-1")
-                    headers.append((HEADER_CORRELATION_ID.lower().encode(), self.ctx.correlation_id.encode("latin-1", "replace")))
-                    if self.ctx.execution_id:
-                        headers.append((HEADER_EXECUTION_ID.lower().encode(), self.ctx.execution_id.encode("latin-1")))
-                    headers.append((b"traceparent", format_traceparent(self.ctx).encode("latin-1")))
+                    present = {bytes(name).lower() for name, _ in headers}
+                    extra = [
+                        (HEADER_CORRELATION_ID.lower().encode(), self.ctx.correlation_id.encode("latin-1", "replace")),
+                        (HEADER_EXECUTION_ID.lower().encode(), (self.ctx.execution_id or "").encode("latin-1", "replace")),
+                        (b"traceparent", format_traceparent(self.ctx).encode("latin-1")),
+                    ]
+                    headers += [(name, value) for name, value in extra if value and name not in present]
                     message = {**message, "headers": headers}
                 elif kind == "http.response.body":
                     if self.mw.capture_bodies:

@@ -20,7 +20,7 @@ from typing import Any
 
 from hooks.sdk.bodies import DEFAULT_MAX_BODY_BYTES, sanitise_body
 from hooks.sdk.context import current, new_context
-from hooks.sdk.emit import KIND_ENDPOINT_CALL, emit_background, now_iso
+from hooks.sdk.events import KIND_ENDPOINT_CALL, emit_background, now_iso
 from hooks.sdk.headers import inject, retries_from
 
 log = logging.getLogger("hooklake.sdk")

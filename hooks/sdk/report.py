@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 from hooks.sdk.context import CorrelationContext, current, new_context
-from hooks.sdk.emit import KIND_INTELLIGENCE, emit
+from hooks.sdk.events import KIND_INTELLIGENCE, emit
 
 ENV_REPORT_FILE = "HOOKLAKE_REPORT_FILE"
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hooks.sdk.context import CorrelationContext, current, new_context
-from hooks.sdk.emit import KIND_ROUTING_DECISION, SOURCE_SDK, emit
+from hooks.sdk.events import KIND_ROUTING_DECISION, SOURCE_SDK, emit
 
 CONFIDENCE_COMPONENTS = ("trigger", "context", "capability", "historical")
 

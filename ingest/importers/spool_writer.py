@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,9 @@ def stable_id(*parts: Any) -> str:
 
 
 def _host() -> str:
-    return socket.gethostname().replace("/", "_") or "localhost"
+    from hooks.spool import host_name
+
+    return host_name()
 
 
 class SpoolWriter:
@@ -67,10 +68,10 @@ class SpoolWriter:
         data = b"".join(self._buffer)
         self._buffer.clear()
         self._size = 0
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        self.spool_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d%H", time.gmtime())
         path = self.spool_dir / envelope.spool_file_name(stamp, self.host)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             view = memoryview(data)
             while view:

@@ -49,9 +49,16 @@ MAX_PENDING_TOOLS = 2000
 MAX_PENDING_INPUT_BYTES = 16 * 1024
 API_FLUSH_AFTER_LINES = 200
 CHECKPOINT_NAME = "transcripts-import.json"
+CHECKPOINT_EVERY_S = 2.0
 SUBAGENT_TOOLS = ("Agent", "Task")
 INTERRUPT_MARKERS = ("[Request interrupted by user", "The user doesn't want to proceed", "Interrupted by user")
-NOT_PROMPT_PREFIXES = ("<local-command-stdout>", "<local-command-stderr>", "<local-command-caveat>", "Caveat: The messages below")
+NOT_PROMPT_PREFIXES = (
+    "<local-command-stdout>",
+    "<local-command-stderr>",
+    "<local-command-caveat>",
+    "Caveat: The messages below",
+    "[Request interrupted by user",
+)
 
 
 @dataclass
@@ -211,9 +218,11 @@ def _trim(d: dict, limit: int) -> None:
         d.pop(next(iter(d)))
 
 
-def _head_hash(path: Path) -> str:
+def _head_hash(path: Path, length: int = 1024) -> str:
+    """``<n>:<hash of the first n bytes>``: compared over the same n bytes as the file grows."""
     with open(path, "rb") as fh:
-        return hashlib.sha256(fh.read(1024)).hexdigest()[:16]
+        data = fh.read(length)
+    return f"{len(data)}:{hashlib.sha256(data).hexdigest()[:16]}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,7 +252,8 @@ def _capped(value: Any) -> Any:
 
 class _FileParser:
     def __init__(self, path: Path, file_key: str, state: FileState, writer: SpoolWriter, report: ImportReport,
-                 agent_id: str | None, agent_meta: dict[str, Any]) -> None:
+                 agent_id: str | None, agent_meta: dict[str, Any], links: dict[str, list]) -> None:
+        self.links = links
         self.path = path
         self.file_key = file_key
         self.state = state
@@ -400,12 +410,19 @@ class _FileParser:
             agent_id = self.file_agent_id
             parent_tool = self.agent_meta.get("toolUseId")
             agent_type = self.agent_meta.get("agentType")
+            link = self.links.pop(_prompt_key(st.session_id, text), None)
+            if link is not None:
+                parent_tool = parent_tool or link[0]
+                agent_type = agent_type if agent_type is not None else link[1]
+                if agent_type is not None:
+                    self.agent_meta = {**self.agent_meta, "agentType": agent_type}
         else:
             agent_id = line.get("agentId") if isinstance(line.get("agentId"), str) else None
-            key = hashlib.sha256(text.strip().encode("utf-8", "replace")).hexdigest()[:16]
-            link = st.task_prompts.pop(key, None)
+            key = _prompt_key(st.session_id, text)
+            own, shared = st.task_prompts.pop(key, None), self.links.pop(key, None)
+            link = own or shared
             if link is not None:
-                parent_tool, agent_type = link
+                parent_tool, agent_type = link[0], link[1]
             if agent_id is None:
                 base = parent_tool or line.get("uuid") or f"{offset}"
                 agent_id = "sidechain-" + stable_id(st.session_id, base)[:16]
@@ -448,13 +465,23 @@ class _FileParser:
             st.pending_tools[tool_use_id] = [name, line.get("timestamp"), small_input, agent.get("agent_id")]
             _trim(st.pending_tools, MAX_PENDING_TOOLS)
             if name in SUBAGENT_TOOLS and isinstance(tool_input, dict) and isinstance(tool_input.get("prompt"), str):
-                key = hashlib.sha256(tool_input["prompt"].strip().encode("utf-8", "replace")).hexdigest()[:16]
+                key = _prompt_key(st.session_id, tool_input["prompt"])
                 st.task_prompts[key] = [tool_use_id, tool_input.get("subagent_type")]
+                self.links[key] = [tool_use_id, tool_input.get("subagent_type")]
                 _trim(st.task_prompts, MAX_PENDING_TOOLS)
+                _trim(self.links, MAX_PENDING_TOOLS)
             payload = {"hook_event_name": "PreToolUse", "tool_name": name, "tool_input": _capped(tool_input),
                        "tool_use_id": tool_use_id, **agent}
             self._emit(payload, offset, index, line)
         self._api_usage(line, message, agent)
+        if (message.get("stop_reason") == "end_turn" and self.file_agent_id is not None
+                and self.agent_meta.get("requestShape") == "background"):
+            # a background subagent ends here; its Agent tool result only said "launched"
+            payload = {"hook_event_name": "SubagentStop", "stop_hook_active": False,
+                       "parent_tool_use_id": self.agent_meta.get("toolUseId"),
+                       "last_assistant_message": _text_of(content), **agent}
+            payload["agent_type"] = payload.get("agent_type") or ""
+            self._emit(payload, offset, len(content) + 2, line)
         if message.get("stop_reason") == "end_turn" and not agent and line.get("isSidechain") is not True:
             payload = {"hook_event_name": "Stop", "stop_hook_active": False,
                        "last_assistant_message": _text_of(content)}
@@ -594,6 +621,11 @@ class _FileParser:
         self._flush_api(force=True)
 
 
+def _prompt_key(session_id: str | None, text: str) -> str:
+    """Links a subagent's first message to the Agent/Task call that gave it that prompt."""
+    return hashlib.sha256(f"{session_id}\x1f{text.strip()}".encode("utf-8", "replace")).hexdigest()[:16]
+
+
 def _ms_between(start: Any, end: Any) -> float | None:
     if not isinstance(start, str) or not isinstance(end, str):
         return None
@@ -624,7 +656,7 @@ def find_transcripts(root: Path) -> list[Path]:
     if root.is_file():
         return [root]
     files = [p for p in root.rglob("*.jsonl") if p.is_file()]
-    return sorted(files, key=lambda p: (p.parent.name == "subagents", str(p)))
+    return sorted(files, key=lambda p: (p.name.startswith("agent-"), str(p)))
 
 
 def _file_key(path: Path) -> str:
@@ -635,7 +667,7 @@ def _file_key(path: Path) -> str:
 
 def _agent_of(path: Path) -> tuple[str | None, dict[str, Any]]:
     m = _AGENT_FILE.match(path.name)
-    if not m or path.parent.name != "subagents":
+    if not m:
         return None, {}
     meta: dict[str, Any] = {}
     meta_path = path.with_name(f"agent-{m.group(1)}.meta.json")
@@ -652,17 +684,20 @@ class Checkpoint:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.files: dict[str, dict[str, Any]] = {}
+        self.links: dict[str, list] = {}
+        """Agent/Task prompts not yet matched to a subagent file (prompt key -> [tool_use_id, type])."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(data, dict) and isinstance(data.get("files"), dict):
                 self.files = data["files"]
+                self.links = data.get("links") if isinstance(data.get("links"), dict) else {}
         except (OSError, ValueError):
             pass
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps({"version": 1, "files": self.files}), encoding="utf-8")
+        tmp.write_text(json.dumps({"version": 1, "files": self.files, "links": self.links}), encoding="utf-8")
         os.replace(tmp, self.path)
 
 
@@ -678,14 +713,21 @@ def import_transcripts(path: str | os.PathLike[str] | None = None, paths: Any = 
     report = ImportReport()
     started = time.perf_counter()
     checkpoint = Checkpoint(Path(p.state) / CHECKPOINT_NAME)
+    last_save = time.monotonic()
     with SpoolWriter(Path(p.spool), envelope.SOURCE_TRANSCRIPT) as writer:
         for file in find_transcripts(root):
+            files_before = report.files
             try:
                 _import_file(file, checkpoint, writer, report)
             except OSError as exc:
                 report.errors.append(f"{file}: cannot read ({exc}); skipped")
-            writer.flush()
-            checkpoint.save()
+            # the spool first, then the checkpoint: a crash in between re-reads (same ids), never skips
+            if report.files != files_before and time.monotonic() - last_save >= CHECKPOINT_EVERY_S:
+                writer.flush()
+                checkpoint.save()
+                last_save = time.monotonic()
+        writer.flush()
+        checkpoint.save()
     report.duration_s = time.perf_counter() - started
     return report
 
@@ -694,20 +736,23 @@ def _import_file(file: Path, checkpoint: Checkpoint, writer: SpoolWriter, report
     key = str(file.resolve())
     size = file.stat().st_size
     saved = checkpoint.files.get(key)
-    head = _head_hash(file)
     state = FileState.from_json(saved) if saved else FileState()
-    if saved and (state.head != head or size < state.offset):
+    known_len = int(state.head.split(":", 1)[0]) if saved and ":" in state.head else 1024
+    if saved and (_head_hash(file, known_len) != state.head or size < state.offset):
         report.warnings.append(f"{file}: replaced or shortened since the last import; read again from the start")
         state = FileState()
-    state.head = head
-    if state.session_id is None:
-        state.session_id = file.parent.parent.name if file.parent.name == "subagents" else file.stem
+    state.head = _head_hash(file)
+    if state.session_id is None and file.parent.name == "subagents":
+        state.session_id = file.parent.parent.name
+    elif state.session_id is None and not file.name.startswith("agent-"):
+        state.session_id = file.stem
     if size == state.offset:
         report.files_unchanged += 1
         return
     report.files += 1
     agent_id, meta = _agent_of(file)
-    parser = _FileParser(file, _file_key(file), state, writer, report, agent_id, meta)
+    links = checkpoint.links
+    parser = _FileParser(file, _file_key(file), state, writer, report, agent_id, meta, links)
     with open(file, "rb") as fh:
         for raw in iter_lines(fh, state.offset):
             if not raw.complete:

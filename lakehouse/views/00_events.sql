@@ -13,9 +13,13 @@
 --      row dropped. Transcript rows with no live twin (e.g. token usage, or a session recorded before
 --      the hooks were installed) are kept.
 CREATE OR REPLACE VIEW events AS
-WITH unique_ids AS (
-    SELECT *
-    FROM lake_events
+WITH dup_ids AS (
+    SELECT event_id FROM lake_events GROUP BY event_id HAVING count(*) > 1
+),
+unique_ids AS (
+    SELECT * FROM lake_events ANTI JOIN dup_ids USING (event_id)
+    UNION ALL
+    SELECT * FROM (SELECT * FROM lake_events SEMI JOIN dup_ids USING (event_id))
     QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY captured_at, ingest_id) = 1
 ),
 keyed AS (
@@ -27,12 +31,14 @@ keyed AS (
         END AS twin_key
     FROM unique_ids
 ),
-flagged AS (
-    SELECT *,
-        bool_or(source IS DISTINCT FROM 'transcript')
-            OVER (PARTITION BY session_id, event_kind, twin_key) AS has_live_twin
-    FROM keyed
+live_keys AS (
+    SELECT DISTINCT session_id, event_kind, twin_key FROM keyed
+    WHERE twin_key IS NOT NULL AND source IS DISTINCT FROM 'transcript'
 )
-SELECT * EXCLUDE (twin_key, has_live_twin)
-FROM flagged
-WHERE twin_key IS NULL OR source IS DISTINCT FROM 'transcript' OR NOT has_live_twin;
+SELECT * EXCLUDE (twin_key) FROM keyed
+WHERE twin_key IS NULL OR source IS DISTINCT FROM 'transcript'
+UNION ALL
+SELECT k.* EXCLUDE (twin_key)
+FROM (SELECT * FROM keyed WHERE twin_key IS NOT NULL AND source = 'transcript') k
+ANTI JOIN live_keys l
+    ON l.session_id IS NOT DISTINCT FROM k.session_id AND l.event_kind = k.event_kind AND l.twin_key = k.twin_key;

@@ -9,14 +9,16 @@
 --              event with the same correlation_id (an SDK event carrying only X-Correlation-ID),
 --              else the correlation_id, else ''. Incremental rollups recompute whole session_keys.
 CREATE OR REPLACE VIEW trace_events AS
+WITH corr_sessions AS (
+    SELECT correlation_id, max(session_id) AS session_id
+    FROM events
+    WHERE correlation_id IS NOT NULL AND session_id IS NOT NULL
+    GROUP BY correlation_id
+)
 SELECT
     e.*,
     CASE WHEN e.agent_id IS NOT NULL AND e.agent_id <> '' THEN e.agent_id ELSE e.correlation_id END AS trace_id,
     (e.agent_id IS NOT NULL AND e.agent_id <> '') AS in_subagent,
-    coalesce(
-        e.session_id,
-        max(e.session_id) OVER (PARTITION BY e.correlation_id),
-        e.correlation_id,
-        ''
-    ) AS session_key
-FROM events e;
+    coalesce(e.session_id, cs.session_id, e.correlation_id, '') AS session_key
+FROM events e
+LEFT JOIN corr_sessions cs ON e.session_id IS NULL AND cs.correlation_id = e.correlation_id;

@@ -33,10 +33,24 @@
 -- start_event_id     event_id of the PreToolUse.
 -- end_event_id       event_id of the end event.
 CREATE OR REPLACE VIEW tool_calls_base AS
-WITH starts_all AS (
+WITH tool_events AS (
+    SELECT
+        event_id, event_kind, source, session_key, trace_id, session_id, agent_id, agent_type,
+        tool_use_id, tool_name, mcp_server, mcp_tool, event_time, captured_at, duration_ms, status,
+        CASE WHEN event_kind = 'tool_failure' THEN coalesce(error_message, json_extract_string(payload, '$.error')) END AS error_message,
+        (event_kind = 'tool_failure' AND (status = 'interrupted'
+            OR coalesce(TRY_CAST(json_extract_string(payload, '$.is_interrupt') AS BOOLEAN), false))) AS interrupt_flag,
+        json_extract(payload, '$.tool_input')::VARCHAR AS tool_input,
+        CASE WHEN tool_name IN ('Agent', 'Task') AND event_kind = 'tool_end'
+             THEN coalesce(json_extract_string(payload, '$.tool_response.agentId'),
+                           json_extract_string(payload, '$.tool_response.agent_id')) END AS response_agent_id
+    FROM trace_events
+    WHERE event_kind IN ('tool_start', 'tool_end', 'tool_failure')
+),
+starts_all AS (
     SELECT *,
         row_number() OVER (PARTITION BY session_key, tool_use_id ORDER BY (source = 'transcript'), event_time, event_id) AS dup
-    FROM trace_events WHERE event_kind = 'tool_start'
+    FROM tool_events WHERE event_kind = 'tool_start'
 ),
 starts AS (
     SELECT *,
@@ -46,7 +60,7 @@ starts AS (
 ends_all AS (
     SELECT *,
         row_number() OVER (PARTITION BY session_key, tool_use_id ORDER BY (source = 'transcript'), event_time, event_id) AS dup
-    FROM trace_events WHERE event_kind IN ('tool_end', 'tool_failure')
+    FROM tool_events WHERE event_kind IN ('tool_end', 'tool_failure')
 ),
 ends AS (
     SELECT *,
@@ -88,16 +102,12 @@ joined AS (
         CASE
             WHEN e.event_id IS NULL THEN NULL
             WHEN e.event_kind = 'tool_end' THEN 'ok'
-            WHEN e.status = 'interrupted'
-                 OR coalesce(TRY_CAST(json_extract_string(e.payload, '$.is_interrupt') AS BOOLEAN), false)
-                THEN 'interrupted'
+            WHEN e.interrupt_flag THEN 'interrupted'
             ELSE 'error'
         END AS end_status,
-        CASE WHEN e.event_kind = 'tool_failure'
-             THEN coalesce(e.error_message, json_extract_string(e.payload, '$.error')) END AS error_message,
-        coalesce(json_extract(s.payload, '$.tool_input'), json_extract(e.payload, '$.tool_input'))::VARCHAR AS tool_input,
-        coalesce(s.payload, e.payload) AS any_payload,
-        e.payload AS end_payload,
+        e.error_message,
+        coalesce(s.tool_input, e.tool_input) AS tool_input,
+        e.response_agent_id,
         s.event_id AS start_event_id,
         e.event_id AS end_event_id
     FROM pairs p
@@ -134,9 +144,7 @@ SELECT
          THEN coalesce(nullif(json_extract_string(j.tool_input, '$.subagent_type'), ''), 'general-purpose') END AS subagent_type,
     CASE WHEN j.tool_name IN ('Agent', 'Task')
          THEN coalesce(TRY_CAST(json_extract_string(j.tool_input, '$.run_in_background') AS BOOLEAN), false) END AS run_in_background,
-    CASE WHEN j.tool_name IN ('Agent', 'Task')
-         THEN coalesce(json_extract_string(j.end_payload, '$.tool_response.agentId'),
-                       json_extract_string(j.end_payload, '$.tool_response.agent_id')) END AS response_agent_id,
+    j.response_agent_id,
     j.start_event_id, j.end_event_id
 FROM joined j
 LEFT JOIN trace_ends te ON te.trace_id = j.correlation_id

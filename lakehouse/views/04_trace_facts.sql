@@ -54,11 +54,40 @@
 -- triggered_by_correlation_id   For a prompt that is a background task's completion
 --                        (<task-notification> naming a tool-use-id): the trace that made that call.
 -- triggered_by_tool_use_id      That Agent call's tool_use_id.
--- context                JSON text: host, cwd, permission_mode, model, transcript_path, effort.
+-- child_traces           Subagent runs this trace started (their correlation ids, in start order).
+-- background_completions Prompts that reported the completion of a background run this trace started.
+-- routing_decisions      Logged routing decisions for this trace.
+-- http_calls             SDK endpoint calls (HTTP) correlated to this trace.
+-- context                JSON text: host, cwd, permission_mode, model, transcript_path.
 -- tags                   host:, mode:, model:, subagent, background, task-notification labels.
 CREATE OR REPLACE VIEW trace_facts AS
 WITH ev AS (
-    SELECT * FROM trace_events
+    SELECT
+        trace_id, session_key, correlation_id, session_id, source, host, event_kind, event_name,
+        event_time, captured_at, event_id, prompt_text, cwd, permission_mode, model, transcript_path,
+        in_subagent, agent_id, agent_type, root_id, status, error_message, duration_ms, mcp_server,
+        mcp_tool, input_tokens, output_tokens, cost_usd,
+        CASE WHEN event_kind = 'stop_failure'
+             THEN coalesce(error_message, json_extract_string(payload, '$.error')) END AS stop_error,
+        CASE WHEN event_kind = 'hook_execution' THEN (
+            status IN ('error', 'timeout')
+            OR coalesce(TRY_CAST(json_extract_string(payload, '$.exit_code') AS INTEGER), 0) NOT IN (0, 2)
+            OR coalesce(TRY_CAST(json_extract_string(payload, '$.timed_out') AS BOOLEAN), false)) END AS hook_failed,
+        CASE WHEN event_kind = 'hook_execution' AND status IN ('error', 'timeout')
+             THEN coalesce(error_message, 'hook ' || coalesce(json_extract_string(payload, '$.hook_name'), event_name) || ' failed') END AS hook_error,
+        CASE WHEN event_kind = 'intelligence'
+             THEN coalesce(json_extract_string(payload, '$.intelligence_type'), json_extract_string(payload, '$.type'), '') END AS intel_type,
+        CASE WHEN event_kind = 'intelligence'
+             THEN status IN ('error', 'failed', 'timeout')
+                  OR NOT coalesce(TRY_CAST(json_extract_string(payload, '$.passed') AS BOOLEAN), true) END AS intel_failed,
+        CASE WHEN event_kind IN ('hook_execution', 'intelligence') AND error_message IS NOT NULL
+             THEN regexp_matches(error_message, '(?i)time[sd]? ?out|timed out|deadline exceeded') END AS is_timeout_error,
+        CASE WHEN event_kind = 'feedback'
+             THEN lower(coalesce(json_extract_string(payload, '$.verdict'), status)) END AS verdict,
+        CASE WHEN event_kind = 'feedback' THEN json_extract_string(payload, '$.note') END AS note,
+        CASE WHEN event_kind = 'endpoint_call' THEN coalesce(mcp_server, json_extract_string(payload, '$.service')) END AS ep_service,
+        CASE WHEN event_kind = 'endpoint_call' THEN coalesce(mcp_tool, json_extract_string(payload, '$.endpoint')) END AS ep_endpoint
+    FROM trace_events
     WHERE trace_id IS NOT NULL
 ),
 kept AS (
@@ -82,15 +111,12 @@ per_trace AS (
         max(ev.event_time) FILTER (WHERE ev.event_kind IN ('stop', 'stop_failure', 'subagent_stop')) AS completed_at,
         bool_or(ev.event_kind IN ('stop', 'subagent_stop')) AS has_stop,
         bool_or(ev.event_kind = 'stop_failure') AS has_stop_failure,
-        arg_max(coalesce(ev.error_message, json_extract_string(ev.payload, '$.error')), ev.event_time)
-            FILTER (WHERE ev.event_kind = 'stop_failure') AS stop_error,
+        arg_max(ev.stop_error, ev.event_time) FILTER (WHERE ev.event_kind = 'stop_failure') AS stop_error,
         NOT bool_or(ev.source = 'claude_code') AS is_sdk_only,
         arg_min(ev.cwd, ev.event_time) FILTER (WHERE ev.cwd IS NOT NULL) AS cwd,
         arg_min(ev.permission_mode, ev.event_time) FILTER (WHERE ev.permission_mode IS NOT NULL) AS permission_mode,
         arg_min(ev.model, ev.event_time) FILTER (WHERE ev.model IS NOT NULL) AS model,
         arg_min(ev.transcript_path, ev.event_time) FILTER (WHERE ev.transcript_path IS NOT NULL) AS transcript_path,
-        arg_min(json_extract_string(ev.payload, '$.effort.level'), ev.event_time)
-            FILTER (WHERE ev.payload LIKE '%"effort"%') AS effort,
         bool_or(ev.in_subagent) AS is_subagent,
         max(nullif(ev.agent_id, '')) AS agent_id,
         max(nullif(ev.agent_type, '')) AS agent_type,
@@ -98,35 +124,23 @@ per_trace AS (
         list(ev.event_name ORDER BY ev.event_time, ev.captured_at, ev.event_id)
             FILTER (WHERE ev.source = 'claude_code') AS hook_sequence,
         count(*) FILTER (WHERE ev.event_kind = 'hook_execution') AS hook_runs,
-        count(*) FILTER (WHERE ev.event_kind = 'hook_execution' AND (
-            ev.status IN ('error', 'timeout')
-            OR coalesce(TRY_CAST(json_extract_string(ev.payload, '$.exit_code') AS INTEGER), 0) NOT IN (0, 2)
-            OR coalesce(TRY_CAST(json_extract_string(ev.payload, '$.timed_out') AS BOOLEAN), false))) AS hook_failures,
+        count(*) FILTER (WHERE ev.hook_failed) AS hook_failures,
         max(ev.duration_ms) FILTER (WHERE ev.event_kind = 'hook_execution') AS hook_max_duration_ms,
-        arg_max(coalesce(ev.error_message, 'hook ' || coalesce(json_extract_string(ev.payload, '$.hook_name'), ev.event_name) || ' failed'), ev.event_time)
-            FILTER (WHERE ev.event_kind = 'hook_execution' AND ev.status IN ('error', 'timeout')) AS hook_error,
-        count(*) FILTER (WHERE ev.event_kind = 'intelligence'
-            AND coalesce(json_extract_string(ev.payload, '$.intelligence_type'), json_extract_string(ev.payload, '$.type'), '') <> 'quality_gate') AS intelligence_calls,
-        count(*) FILTER (WHERE ev.event_kind = 'intelligence'
-            AND coalesce(json_extract_string(ev.payload, '$.intelligence_type'), json_extract_string(ev.payload, '$.type'), '') <> 'quality_gate'
-            AND ev.status IN ('error', 'timeout')) AS intelligence_failures,
-        count(*) FILTER (WHERE ev.event_kind = 'intelligence'
-            AND coalesce(json_extract_string(ev.payload, '$.intelligence_type'), json_extract_string(ev.payload, '$.type'), '') = 'quality_gate') AS quality_gates,
-        count(*) FILTER (WHERE ev.event_kind = 'intelligence'
-            AND coalesce(json_extract_string(ev.payload, '$.intelligence_type'), json_extract_string(ev.payload, '$.type'), '') = 'quality_gate'
-            AND (ev.status IN ('error', 'failed', 'timeout')
-                 OR NOT coalesce(TRY_CAST(json_extract_string(ev.payload, '$.passed') AS BOOLEAN), true))) AS quality_gate_failures,
+        arg_max(ev.hook_error, ev.event_time) FILTER (WHERE ev.hook_error IS NOT NULL) AS hook_error,
+        count(*) FILTER (WHERE ev.intel_type <> 'quality_gate') AS intelligence_calls,
+        count(*) FILTER (WHERE ev.intel_type <> 'quality_gate' AND ev.status IN ('error', 'timeout')) AS intelligence_failures,
+        count(*) FILTER (WHERE ev.intel_type = 'quality_gate') AS quality_gates,
+        count(*) FILTER (WHERE ev.intel_type = 'quality_gate' AND ev.intel_failed) AS quality_gate_failures,
         count(*) FILTER (WHERE ev.event_kind IN ('custom', 'routing_decision', 'api_response', 'advice')
             AND ev.status = 'error') AS sdk_errors,
-        count(*) FILTER (WHERE ev.event_kind IN ('hook_execution', 'intelligence')
-            AND regexp_matches(coalesce(ev.error_message, ''), '(?i)time[sd]? ?out|timed out|deadline exceeded')) AS hook_timeout_errors,
+        count(*) FILTER (WHERE ev.event_kind = 'routing_decision') AS routing_decisions,
+        count(*) FILTER (WHERE ev.event_kind = 'endpoint_call') AS http_calls,
+        count(*) FILTER (WHERE ev.is_timeout_error) AS hook_timeout_errors,
         sum(ev.input_tokens) AS input_tokens,
         sum(ev.output_tokens) AS output_tokens,
         sum(ev.cost_usd) AS cost_usd,
-        arg_max(lower(coalesce(json_extract_string(ev.payload, '$.verdict'), ev.status)), ev.event_time)
-            FILTER (WHERE ev.event_kind = 'feedback') AS feedback_verdict,
-        arg_max(json_extract_string(ev.payload, '$.note'), ev.event_time)
-            FILTER (WHERE ev.event_kind = 'feedback') AS feedback_note,
+        arg_max(ev.verdict, ev.event_time) FILTER (WHERE ev.event_kind = 'feedback') AS feedback_verdict,
+        arg_max(ev.note, ev.event_time) FILTER (WHERE ev.event_kind = 'feedback') AS feedback_note,
         max(ev.event_time) FILTER (WHERE ev.event_kind = 'feedback') AS feedback_at,
         regexp_extract(arg_min(ev.prompt_text, ev.event_time) FILTER (WHERE ev.event_kind = 'prompt'),
             '<tool-use-id>\s*([^<\s]+)', 1) AS notified_tool_use_id
@@ -152,8 +166,7 @@ endpoint_rows AS (
            end_status AS status, error_message
     FROM tool_calls_base WHERE mcp_server IS NOT NULL
     UNION ALL
-    SELECT trace_id, event_time, coalesce(mcp_server, json_extract_string(payload, '$.service')),
-           coalesce(mcp_tool, json_extract_string(payload, '$.endpoint')), status, error_message
+    SELECT trace_id, event_time, ep_service, ep_endpoint, status, error_message
     FROM ev WHERE event_kind = 'endpoint_call'
 ),
 endpoints AS (
@@ -176,12 +189,20 @@ session_marks AS (
     WHERE event_kind IN ('prompt', 'session_end')
     GROUP BY session_key
 ),
+children AS (
+    SELECT parent_correlation_id, list(agent_id ORDER BY first_at, agent_id) AS child_traces
+    FROM subagent_links GROUP BY parent_correlation_id
+),
 notified AS (
     SELECT p.trace_id, c.correlation_id AS triggered_by_correlation_id, c.tool_use_id AS triggered_by_tool_use_id
     FROM per_trace p JOIN tool_calls_base c
         ON c.session_key = p.session_key AND c.tool_use_id = p.notified_tool_use_id
     WHERE p.notified_tool_use_id IS NOT NULL AND p.notified_tool_use_id <> ''
     QUALIFY row_number() OVER (PARTITION BY p.trace_id ORDER BY c.started_at) = 1
+),
+completions AS (
+    SELECT triggered_by_correlation_id, list(trace_id ORDER BY trace_id) AS background_completions
+    FROM notified GROUP BY triggered_by_correlation_id
 )
 SELECT
     p.session_key,
@@ -241,9 +262,13 @@ SELECT
     p.feedback_at,
     n.triggered_by_correlation_id,
     n.triggered_by_tool_use_id,
+    coalesce(ch.child_traces, []::VARCHAR[]) AS child_traces,
+    coalesce(cp.background_completions, []::VARCHAR[]) AS background_completions,
+    p.routing_decisions,
+    p.http_calls,
     to_json({
         'host': p.host, 'cwd': p.cwd, 'permission_mode': p.permission_mode, 'model': p.model,
-        'transcript_path': p.transcript_path, 'effort': p.effort
+        'transcript_path': p.transcript_path
     })::VARCHAR AS context,
     list_filter([
         'host:' || p.host,
@@ -258,4 +283,6 @@ LEFT JOIN subagent_links l ON p.is_subagent AND l.agent_id = p.trace_id
 LEFT JOIN tools t ON t.correlation_id = p.trace_id
 LEFT JOIN endpoints en ON en.correlation_id = p.trace_id
 LEFT JOIN session_marks sm ON sm.session_key = p.session_key
-LEFT JOIN notified n ON n.trace_id = p.trace_id;
+LEFT JOIN notified n ON n.trace_id = p.trace_id
+LEFT JOIN children ch ON ch.parent_correlation_id = p.trace_id
+LEFT JOIN completions cp ON cp.triggered_by_correlation_id = p.trace_id;

@@ -35,57 +35,16 @@
 -- tool_failures, subagents, agents, tool_sequence, hook_sequence, endpoints, input_tokens,
 -- output_tokens, cost_usd, depth, parent_tool_use_id, run_in_background, feedback_*,
 -- triggered_by_*: see trace_facts.
+-- (Written as three thin layers, each computing a few columns from the one below: keeps the
+-- plan small so a filter on correlation_id / root_id reaches the trace_facts scan and its indexes.)
 CREATE OR REPLACE VIEW execution_traces AS
-WITH s AS (SELECT * FROM lakehouse_settings LIMIT 1),
-st AS (
-    SELECT
-        f.*,
-        date_diff('microsecond', f.started_at, coalesce(f.completed_at, f.last_event_at)) / 1000.0 AS duration_ms,
-        CASE
-            WHEN f.has_stop_failure THEN
-                CASE WHEN regexp_matches(coalesce(f.stop_error, ''), '(?i)time[sd]? ?out|timed out|deadline exceeded')
-                     THEN 'timeout' ELSE 'error' END
-            WHEN f.tool_interrupts > 0 THEN 'interrupted'
-            WHEN f.has_stop THEN 'success'
-            WHEN f.is_sdk_only THEN
-                CASE WHEN f.timeout_errors > 0 THEN 'timeout'
-                     WHEN f.endpoint_errors + f.sdk_errors + f.hook_failures > 0 THEN 'error'
-                     ELSE 'success' END
-            WHEN f.moved_on THEN 'interrupted'
-            WHEN f.last_event_at < now() - to_seconds((SELECT in_progress_timeout_s FROM s)) THEN 'interrupted'
-            ELSE 'in_progress'
-        END AS status
-    FROM trace_facts f
-),
-crit AS (
-    SELECT
-        st.*,
-        (st.status = 'success') AS completed,
-        (st.tool_failures = 0 AND st.endpoint_errors = 0 AND st.sdk_errors = 0 AND NOT st.has_stop_failure) AS no_errors,
-        (st.hook_failures = 0) AS hooks_succeeded,
-        (st.quality_gate_failures = 0) AS quality_gates_passed,
-        (st.duration_ms IS NULL OR st.duration_ms <= (SELECT max_duration_ms FROM s)) AS within_performance_thresholds,
-        (st.timeout_errors = 0 AND st.status <> 'timeout'
-            AND coalesce(st.hook_max_duration_ms, 0) <= (SELECT max_hook_duration_ms FROM s)) AS no_timeouts,
-        (st.intelligence_failures = 0) AS intelligence_gathered,
-        (st.feedback_verdict IS DISTINCT FROM 'bad') AS user_confirmation
-    FROM st
-),
-scored AS (
-    SELECT
-        crit.*,
-        round(0.25 * completed::INT + 0.25 * no_errors::INT + 0.15 * hooks_succeeded::INT
-            + 0.15 * quality_gates_passed::INT + 0.10 * within_performance_thresholds::INT
-            + 0.05 * intelligence_gathered::INT + 0.05 * user_confirmation::INT, 4)::DOUBLE AS success_score
-    FROM crit
-)
 SELECT
     correlation_id, root_id, parent_id, session_id, source, prompt_text, started_at, completed_at,
     duration_ms, status,
     CASE feedback_verdict
         WHEN 'good' THEN true
         WHEN 'bad' THEN false
-        ELSE completed AND no_timeouts AND success_score >= (SELECT success_threshold FROM s)
+        ELSE completed AND no_timeouts AND success_score >= success_threshold
     END AS success,
     success_score,
     error_message, error_type, context, tags, cwd, agent_id, agent_type, is_subagent,
@@ -99,4 +58,41 @@ SELECT
     run_in_background, link_rule, tool_interrupts, endpoint_calls, endpoint_errors, hook_runs,
     hook_failures, intelligence_calls, quality_gates, timeout_errors,
     triggered_by_correlation_id, triggered_by_tool_use_id, event_correlation_id, session_key
-FROM scored;
+FROM (
+    SELECT *,
+        round(0.25 * completed::INT + 0.25 * no_errors::INT + 0.15 * hooks_succeeded::INT
+            + 0.15 * quality_gates_passed::INT + 0.10 * within_performance_thresholds::INT
+            + 0.05 * intelligence_gathered::INT + 0.05 * user_confirmation::INT, 4)::DOUBLE AS success_score
+    FROM (
+        SELECT *,
+            (status = 'success') AS completed,
+            (tool_failures = 0 AND endpoint_errors = 0 AND sdk_errors = 0 AND NOT has_stop_failure) AS no_errors,
+            (hook_failures = 0) AS hooks_succeeded,
+            (quality_gate_failures = 0) AS quality_gates_passed,
+            (duration_ms IS NULL OR duration_ms <= max_duration_ms) AS within_performance_thresholds,
+            (timeout_errors = 0 AND status <> 'timeout'
+                AND coalesce(hook_max_duration_ms, 0) <= max_hook_duration_ms) AS no_timeouts,
+            (intelligence_failures = 0) AS intelligence_gathered,
+            (feedback_verdict IS DISTINCT FROM 'bad') AS user_confirmation
+        FROM (
+            SELECT f.*, s.max_duration_ms, s.max_hook_duration_ms, s.success_threshold,
+                date_diff('microsecond', f.started_at, coalesce(f.completed_at, f.last_event_at)) / 1000.0 AS duration_ms,
+                CASE
+                    WHEN f.has_stop_failure THEN
+                        CASE WHEN regexp_matches(coalesce(f.stop_error, ''), '(?i)time[sd]? ?out|timed out|deadline exceeded')
+                             THEN 'timeout' ELSE 'error' END
+                    WHEN f.tool_interrupts > 0 THEN 'interrupted'
+                    WHEN f.has_stop THEN 'success'
+                    WHEN f.is_sdk_only THEN
+                        CASE WHEN f.timeout_errors > 0 THEN 'timeout'
+                             WHEN f.endpoint_errors + f.sdk_errors + f.hook_failures > 0 THEN 'error'
+                             ELSE 'success' END
+                    WHEN f.moved_on THEN 'interrupted'
+                    WHEN f.last_event_at < now() - to_seconds(s.in_progress_timeout_s) THEN 'interrupted'
+                    ELSE 'in_progress'
+                END AS status
+            FROM trace_facts f
+            CROSS JOIN lakehouse_settings s
+        )
+    )
+);

@@ -24,7 +24,7 @@ SELECT
     round(count(*) FILTER (WHERE success) / nullif(count(*) FILTER (WHERE status <> 'in_progress'), 0), 4) AS success_rate,
     round(avg(success_score), 4) AS avg_success_score,
     round(avg(duration_ms), 1) AS avg_duration_ms,
-    round(approx_quantile(duration_ms, 0.95), 1) AS p95_duration_ms,
+    round(quantile_cont(duration_ms, 0.95), 1) AS p95_duration_ms,
     max(duration_ms) AS max_duration_ms,
     round(avg(tool_calls), 2) AS avg_tool_calls,
     sum(tool_failures) AS tool_failures,

@@ -23,7 +23,7 @@ SELECT
     count(*) FILTER (WHERE decision IN ('block', 'deny') OR exit_code = 2) AS blocked,
     round(count(*) FILTER (WHERE status = 'ok') / count(*), 4) AS success_rate,
     round(avg(duration_ms), 2) AS avg_duration_ms,
-    round(approx_quantile(duration_ms, 0.95), 2) AS p95_duration_ms,
+    round(quantile_cont(duration_ms, 0.95), 2) AS p95_duration_ms,
     max(duration_ms) AS max_duration_ms,
     sum(intelligence_functions) AS intelligence_functions,
     sum(rag_queries) AS rag_queries,

@@ -16,8 +16,8 @@ SELECT
     count(*) FILTER (WHERE status = 'in_progress') AS in_progress,
     round(count(*) FILTER (WHERE status = 'ok') / nullif(count(*) FILTER (WHERE status <> 'in_progress'), 0), 4) AS success_rate,
     round(avg(duration_ms), 2) AS avg_duration_ms,
-    round(approx_quantile(duration_ms, 0.5), 2) AS p50_duration_ms,
-    round(approx_quantile(duration_ms, 0.95), 2) AS p95_duration_ms,
+    round(quantile_cont(duration_ms, 0.5), 2) AS p50_duration_ms,
+    round(quantile_cont(duration_ms, 0.95), 2) AS p95_duration_ms,
     max(duration_ms) AS max_duration_ms,
     max(started_at) AS last_used_at
 FROM tool_calls

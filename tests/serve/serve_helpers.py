@@ -105,7 +105,9 @@ def start_static(paths: Paths, router: Any = None, *, advice: AdviceSettings | N
     router = router if router is not None else StaticRouter()
     holder = serve.RouterHolder(paths, loader=lambda p, prev: router)
     config = kwargs.pop("config", None) or serve.ServiceConfig()
-    config.advice = advice if advice is not None else AdviceSettings(holdout_share=0.0)
+    # A generous hook timeout by default: these tests check what the hook prints, not how fast
+    # (benchmarks/advice_hook_bench.py measures that), and a busy CI machine can be slow to start it.
+    config.advice = advice if advice is not None else AdviceSettings(holdout_share=0.0, timeout_ms=5000)
     return serve.start_server(paths, holder=holder, config=config, **kwargs)
 
 

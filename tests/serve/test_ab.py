@@ -93,3 +93,93 @@ def test_empty_report_explains_what_to_do():
     assert report.groups == [] and report.comparisons == []
     assert "hooklake install --advice" in ab.format_report(report)
     assert not math.isnan(ab.compare([ab.Outcome("treatment", True)]).groups[0].success_rate)
+
+
+# -- the report over a constructed lake ----------------------------------------------------
+
+
+def _write_lake(paths, traces: list[tuple[str, str | None, bool]]) -> None:
+    """Canonical event rows for traces (correlation id, advice group or None, success) -> one Parquet file.
+
+    A successful trace is a prompt, a tool call and a Stop; a failed one has a failing tool and a
+    StopFailure. Advice events carry the group as the advice service writes it.
+    """
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ingest import schema
+
+    rows: list[dict] = []
+    t = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+
+    def add(kind: str, name: str, cid: str, at: datetime, payload: dict, **cols) -> None:
+        row = {c: None for c in schema.COLUMN_NAMES}
+        row.update(schema_version=schema.SCHEMA_VERSION, event_id=f"{cid}-{len(rows)}", source="claude_code",
+                   host="h", captured_at=at, event_time=at, event_name=name, event_kind=kind,
+                   session_id=f"s-{cid}", prompt_id=cid, correlation_id=cid, root_id=cid, cwd="/p",
+                   payload=json.dumps({"hook_event_name": name, **payload}), redactions=0, ingest_id="test")
+        row.update(cols)
+        rows.append(row)
+
+    for i, (cid, group, success) in enumerate(traces):
+        start = t + timedelta(minutes=i)
+        add("prompt", "UserPromptSubmit", cid, start, {"prompt": "fix it"}, prompt_text="fix it")
+        if group is not None:
+            add("advice", "advice", cid, start + timedelta(milliseconds=5),
+                {"group": group, "pattern_id": "p1", "correlation_id": cid}, source="router")
+        add("tool_start", "PreToolUse", cid, start + timedelta(seconds=1), {}, tool_name="Bash",
+            tool_use_id=f"tu-{cid}")
+        if success:
+            add("tool_end", "PostToolUse", cid, start + timedelta(seconds=2), {}, tool_name="Bash",
+                tool_use_id=f"tu-{cid}", status="ok", duration_ms=1000.0)
+            add("stop", "Stop", cid, start + timedelta(seconds=3), {})
+        else:
+            add("tool_failure", "PostToolUseFailure", cid, start + timedelta(seconds=2), {"error": "exit 1"},
+                tool_name="Bash", tool_use_id=f"tu-{cid}", status="error", error_message="exit 1",
+                duration_ms=1000.0)
+            add("stop_failure", "StopFailure", cid, start + timedelta(seconds=9), {"error": "api error"},
+                status="error", error_message="api error")
+    table = pa.Table.from_pylist(rows, schema=schema.arrow_schema())
+    folder = paths.events / "date=2026-11-20"
+    folder.mkdir(parents=True)
+    pq.write_table(table, folder / "part-h-test.parquet", compression="zstd")
+
+
+def test_report_from_a_constructed_lake(paths):
+    traces = (
+        [(f"t{i}", "treatment", i % 10 != 0) for i in range(40)]  # 36/40 succeed
+        + [(f"h{i}", "holdout", i % 2 == 0) for i in range(20)]  # 10/20 succeed
+        + [(f"n{i}", None, True) for i in range(5)]  # not in the experiment
+    )
+    _write_lake(paths, traces)
+    report = ab.report_from_lake(seed=0)
+    treat, hold = report.group("treatment"), report.group("holdout")
+    assert (treat.completed, treat.successes) == (40, 36)
+    assert (hold.completed, hold.successes) == (20, 10)
+    assert [g.group for g in report.groups] == ["treatment", "holdout"]
+    (comparison,) = report.comparisons
+    diff, low, high = comparison.success_rate_diff
+    assert diff == pytest.approx(0.4)
+    assert (low, high) == pytest.approx(ab.newcombe_difference(36, 40, 10, 20)[1:])
+    assert comparison.significant
+    # Failed traces ran longer (StopFailure at +9 s vs Stop at +3 s) and had a tool failure each.
+    assert treat.duration_ms[0] == pytest.approx((36 * 3000 + 4 * 9000) / 40)
+    assert treat.tool_failures[0] == pytest.approx(4 / 40)
+    assert comparison.tool_failures_diff[0] == pytest.approx(0.1 - 0.5)
+
+
+def test_report_ab_cli_json(paths, capsys):
+    import json
+
+    from hooklake.cli import main
+
+    _write_lake(paths, [("a1", "treatment", True), ("a2", "shadow", False)])
+    assert main(["report", "ab", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [g["group"] for g in data["groups"]] == ["treatment", "shadow"]
+    assert data["comparisons"][0]["control"] == "shadow"
+    assert main(["report", "ab", "--confidence", "1.5"]) == 1
+    assert "--confidence must be between 0 and 1" in capsys.readouterr().err

@@ -22,8 +22,9 @@ PROMPT = {"session_id": "sess-1", "prompt_id": "0b6c1f6e-0000-4000-8000-00000000
           "transcript_path": "/home/u/.claude/projects/-proj/sess-1.jsonl", "permission_mode": "default"}
 
 # Process start of a bare interpreter is ~20 ms here, but the machine is shared: the margins below
-# absorb scheduling noise while still failing a hook that waits for a slow service.
-DOWN_BUDGET_MS = 150 + 400
+# absorb scheduling noise while still failing a hook that waits for a slow service (which never
+# answers, or answers after 2 s). benchmarks/advice_hook_bench.py measures the real figures.
+DOWN_BUDGET_MS = 150 + 850
 
 
 def test_hook_prints_additional_context_from_the_service(service, paths):
@@ -100,7 +101,7 @@ def test_hook_gives_up_on_a_slow_service_within_its_timeout(paths):
             conn.close()
     assert (code, out, err) == (0, b"", b"")
     assert held, "the hook never connected"
-    assert timeout_ms - 40 <= ms < timeout_ms + 400
+    assert timeout_ms - 40 <= ms < timeout_ms + 850
 
 
 def test_hook_over_tcp_uses_the_token(paths):
@@ -182,7 +183,7 @@ def test_holdout_gets_no_advice_but_the_would_be_advice_is_logged(paths):
     writer = serve.EventWriter(paths, serve.Metrics(), append=lambda p, s, _paths: events.append({"source": s, **p}))
     router = StaticRouter()
     holder = serve.RouterHolder(paths, loader=lambda p, prev: router)
-    config = serve.ServiceConfig(advice=AdviceSettings(holdout_share=0.5))
+    config = serve.ServiceConfig(advice=AdviceSettings(holdout_share=0.5, timeout_ms=5000))
     running = serve.start_server(paths, holder=holder, writer=writer, config=config)
     try:
         held = _held_out_prompt_id(0.5)
@@ -234,3 +235,43 @@ def test_advice_text_is_capped():
     text = advice.advice_text(plan, 0.9)
     assert len(text) <= advice.MAX_ADVICE_CHARS
     assert "..." in text
+
+
+def test_advice_ready_after_the_hooks_deadline_is_logged_as_not_injected(paths):
+    class SlowRouter(StaticRouter):
+        def route(self, request, context):
+            time.sleep(2.0)
+            return super().route(request, context)
+
+    events: list[dict] = []
+    writer = serve.EventWriter(paths, serve.Metrics(), append=lambda p, s, _paths: events.append(p))
+    holder = serve.RouterHolder(paths, loader=lambda p, prev: SlowRouter())
+    running = serve.start_server(paths, holder=holder, writer=writer,
+                                 config=serve.ServiceConfig(advice=AdviceSettings(holdout_share=0.0, timeout_ms=150)))
+    try:
+        code, out, _err, ms = run_hook(paths.state, PROMPT)
+        _wait_for(lambda: len(events) == 1)
+        assert running.service.metrics.snapshot()["advice_late"] == 1
+    finally:
+        running.stop()
+    assert (code, out) == (0, b"") and ms < DOWN_BUDGET_MS
+    assert events[0]["group"] == "treatment" and events[0]["injected"] is False and events[0]["late"] is True
+
+
+def test_installer_adds_and_removes_the_advice_hook(paths, tmp_path):
+    from hooks.advice import advice_hook_command, is_advice_command
+    from hooklake.cli import main
+
+    command = advice_hook_command(paths)
+    assert is_advice_command(command)
+    assert not is_advice_command("python3 /x/hooks/capture.py")
+    project = tmp_path / "proj"
+    project.mkdir()
+    assert main(["install", "--project", str(project), "--advice"]) == 0
+    settings = json.loads((project / ".claude" / "settings.json").read_text())
+    commands = [h["command"] for group in settings["hooks"]["UserPromptSubmit"] for h in group["hooks"]]
+    assert command in commands
+    assert main(["uninstall", "--project", str(project)]) == 0
+    after = (project / ".claude" / "settings.json")
+    left = json.loads(after.read_text()) if after.exists() else {}
+    assert command not in json.dumps(left)

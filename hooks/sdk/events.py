@@ -83,7 +83,7 @@ def _write(payload: dict[str, Any], source: str, paths: Any) -> bool:
     except Exception:  # append_event promises not to raise; keep the promise here too
         log.warning("hooklake: spool write failed; event dropped", exc_info=True)
         return False
-    return result is not False
+    return result is not None  # append_event returns the event id, or None when nothing was written
 
 
 def emit(

@@ -1,0 +1,208 @@
+"""Ingest throughput: spool -> Parquet with validation and redaction, against DuckDB's raw copy.
+
+Generates a realistic spool (Claude Code sessions of 2.1.x and 1.0.x shape plus SDK events,
+payloads of 1-2 KB, about 2% carrying a secret), then measures in the same process:
+
+* baseline: DuckDB ``read_json`` of the spool (envelope columns, payload as JSON) -> zstd Parquet;
+* ``run_ingest`` on the same spool (fresh home each time).
+
+Usage: ``python benchmarks/ingest_bench.py [--quick] [--events N] [--repeat R]``; writes
+``benchmarks/results/ingest_bench.json``. The machine may be shared: compare the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+WORDS = (
+    "the build test deploy fix bug refactor parse file python module function class return value error "
+    "import config server request response cache index query table column schema migrate update delete "
+    "create user session token handler router agent tool call result output input stream buffer"
+).split()
+
+SECRETS = (
+    "sk-ant-api03-" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z" * 2,
+    "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+    "AKIAIOSFODNN7EXAMPLE",
+    "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "postgres://admin:hunter2secret@db.internal:5432/app",
+)
+
+
+def _text(rng: random.Random, lo: int, hi: int) -> str:
+    out: list[str] = []
+    size = rng.randint(lo, hi)
+    length = 0
+    while length < size:
+        word = rng.choice(WORDS)
+        out.append(word)
+        length += len(word) + 1
+    return " ".join(out)
+
+
+def generate_spool(path: Path, events: int, seed: int = 7) -> int:
+    """Write ``events`` envelope lines; returns bytes written."""
+    rng = random.Random(seed)
+    host = "bench-host"
+    base_ns = time.time_ns() - 3600 * 10**9
+    written = 0
+    i = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        while i < events:
+            session = str(uuid.UUID(int=rng.getrandbits(128)))
+            old = rng.random() < 0.2  # 1.0.x shape: no prompt_id / tool_use_id
+            common = {
+                "session_id": session,
+                "transcript_path": f"/home/user/.claude/projects/-home-user-project/{session}.jsonl",
+                "cwd": "/home/user/project",
+            }
+            payloads: list[dict] = [{**common, "hook_event_name": "SessionStart", "source": "startup"}]
+            for _prompt in range(rng.randint(1, 4)):
+                pid = None if old else str(uuid.UUID(int=rng.getrandbits(128)))
+                extra = {} if old else {"prompt_id": pid, "permission_mode": "default"}
+                payloads.append({**common, **extra, "hook_event_name": "UserPromptSubmit",
+                                 "prompt": _text(rng, 200, 900)})
+                for _tool in range(rng.randint(2, 8)):
+                    tool = rng.choice(["Bash", "Read", "Edit", "Write", "Grep", "mcp__github__create_issue", "Agent"])
+                    tuid = None if old else f"toolu_{uuid.UUID(int=rng.getrandbits(128)).hex[:24]}"
+                    command = _text(rng, 300, 700)
+                    if rng.random() < 0.02:
+                        command += " " + rng.choice(SECRETS)
+                    tin = {"command": command, "description": _text(rng, 20, 80)}
+                    start = {**common, **extra, "hook_event_name": "PreToolUse", "tool_name": tool, "tool_input": tin}
+                    if tuid:
+                        start["tool_use_id"] = tuid
+                    payloads.append(start)
+                    if rng.random() < 0.1:
+                        payloads.append({**start, "hook_event_name": "PostToolUseFailure",
+                                         "error": "Exit code 3\n" + _text(rng, 100, 300), "is_interrupt": False,
+                                         "duration_ms": rng.randint(5, 5000)})
+                    else:
+                        payloads.append({**start, "hook_event_name": "PostToolUse", "duration_ms": rng.randint(5, 5000),
+                                         "tool_response": {"stdout": _text(rng, 200, 900), "stderr": "",
+                                                           "interrupted": False}})
+                    if rng.random() < 0.15:
+                        payloads.append({"hook_event_name": "endpoint_call", "session_id": session,
+                                         "correlation_id": pid or uuid.uuid4().hex, "service": "billing-api",
+                                         "endpoint": "/v1/invoices", "method": "POST",
+                                         "status": rng.choice([200, 200, 201, 500]),
+                                         "duration_ms": rng.random() * 300,
+                                         "request": {"body": _text(rng, 400, 900)}})
+                payloads.append({**common, **extra, "hook_event_name": "Stop", "stop_hook_active": False,
+                                 "last_assistant_message": _text(rng, 300, 1000)})
+            payloads.append({**common, "hook_event_name": "SessionEnd", "reason": "other"})
+            for payload in payloads:
+                if i >= events:
+                    break
+                line = json.dumps({"v": 1, "event_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+                                   "captured_ns": base_ns + i * 1000, "source": "claude_code", "host": host,
+                                   "payload": payload}, separators=(",", ":"))
+                fh.write(line + "\n")
+                written += len(line) + 1
+                i += 1
+    return written
+
+
+def baseline_copy(spool_file: Path, out: Path) -> float:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    started = time.perf_counter()
+    con.execute(
+        f"COPY (SELECT * FROM read_json('{spool_file}', format='newline_delimited', columns={{v: 'INTEGER', "
+        f"event_id: 'VARCHAR', captured_ns: 'BIGINT', source: 'VARCHAR', host: 'VARCHAR', payload: 'JSON'}})) "
+        f"TO '{out}' (FORMAT parquet, COMPRESSION zstd)"
+    )
+    elapsed = time.perf_counter() - started
+    con.close()
+    return elapsed
+
+
+def ingest_once(spool_file: Path, work: Path) -> tuple[float, dict]:
+    from hooklake.paths import Paths
+    from ingest.compactor import run_ingest
+
+    home = work / "home"
+    shutil.rmtree(home, ignore_errors=True)
+    (home / "spool").mkdir(parents=True)
+    target = home / "spool" / spool_file.name
+    shutil.copyfile(spool_file, target)
+    started = time.perf_counter()
+    report = run_ingest(Paths.resolve(home))
+    return time.perf_counter() - started, report.as_dict()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20k events, one repetition")
+    parser.add_argument("--events", type=int, default=None, help="number of events (default 300k)")
+    parser.add_argument("--repeat", type=int, default=None, help="repetitions (best is reported)")
+    args = parser.parse_args(argv)
+    events = args.events if args.events is not None else (20_000 if args.quick else 300_000)
+    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 2)
+
+    with tempfile.TemporaryDirectory(prefix="hooklake-bench-") as tmp:
+        work = Path(tmp)
+        hour = time.strftime("%Y%m%d%H", time.gmtime())
+        spool_file = work / f"{hour}.bench-host.jsonl"
+        size = generate_spool(spool_file, events)
+        base_times, ingest_times = [], []
+        last_report: dict = {}
+        baseline_copy(spool_file, work / "warm.parquet")  # warm page cache and imports
+        for _ in range(repeat):
+            base_times.append(baseline_copy(spool_file, work / "baseline.parquet"))
+            elapsed, last_report = ingest_once(spool_file, work)
+            ingest_times.append(elapsed)
+        base = min(base_times)
+        ing = min(ingest_times)
+        result = {
+            "events": events,
+            "spool_bytes": size,
+            "avg_event_bytes": round(size / max(events, 1), 1),
+            "baseline_duckdb_copy_s": round(base, 3),
+            "baseline_events_per_s": round(events / base),
+            "ingest_s": round(ing, 3),
+            "ingest_events_per_s": round(events / ing),
+            "ratio_ingest_to_baseline": round(base / ing, 3),
+            "all_baseline_s": [round(t, 3) for t in base_times],
+            "all_ingest_s": [round(t, 3) for t in ingest_times],
+            "ingest_report": {k: last_report.get(k) for k in (
+                "events_read", "events_written", "quarantined", "redacted", "redacted_events", "duplicates",
+                "batches", "parquet_files")},
+            "cpu_count": os.cpu_count(),
+            "load_avg_1m": os.getloadavg()[0],
+        }
+    rows = [
+        ("events", f"{events:,}"),
+        ("avg event size", f"{result['avg_event_bytes']:.0f} B"),
+        ("DuckDB raw JSONL->Parquet", f"{result['baseline_events_per_s']:,} ev/s ({base:.2f} s)"),
+        ("hooklake ingest", f"{result['ingest_events_per_s']:,} ev/s ({ing:.2f} s)"),
+        ("ratio ingest/baseline", f"{result['ratio_ingest_to_baseline']:.2f}"),
+        ("secrets redacted", f"{result['ingest_report']['redacted']}"),
+        ("load average (1 min)", f"{result['load_avg_1m']:.2f} on {os.cpu_count()} cores"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    out_dir = REPO / "benchmarks" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "ingest_bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

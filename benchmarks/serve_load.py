@@ -1,0 +1,214 @@
+"""Load test of ``hooklake serve``: a fixed request rate for a fixed time, latency and errors.
+
+Starts ``hooklake serve`` as its own process (the real CLI) over a hooklake home that already has
+an index (``--home``; default: $HOOKLAKE_HOME), then sends POST /route and /match requests at
+``--rate`` per second for ``--duration`` seconds from 16 client threads over keep-alive
+connections. Latency is measured from each request's scheduled send time (open loop), so a stalled
+server cannot hide its queueing delay. Prompts come from a pool: ``--distinct`` of them, so a
+share of requests are cache hits as with real traffic (a team repeats itself); ``--distinct 0``
+makes every prompt unique (nothing cached: the model and index path every time).
+
+    python benchmarks/serve_load.py [--quick] [--home DIR] [--rate 200] [--duration 60] [--distinct 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+RESULTS = REPO / "benchmarks" / "results" / "serve_load.json"
+
+SUBJECTS = ("checkout test", "orders endpoint", "billing query", "README", "login form", "cache layer",
+            "deployment script", "user migration", "search index", "payment webhook", "retry logic")
+VERBS = ("fix the flaky", "speed up the", "document the", "refactor the", "add tests for the", "debug the",
+         "review the", "rewrite the", "profile the", "harden the")
+
+
+def prompt(rng: random.Random, serial: int | None = None) -> str:
+    text = f"{rng.choice(VERBS)} {rng.choice(SUBJECTS)} in module {rng.randint(1, 40)}"
+    return text if serial is None else f"{text} (ticket {serial})"
+
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))], 2)
+
+
+def start_service(home: Path, tcp: bool) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    env = {**os.environ, "HOOKLAKE_HOME": str(home)}
+    state_file = home / "state" / "serve.json"
+    state_file.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "hooklake", "serve"] + (["--port", "0"] if tcp else [])
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"hooklake serve exited: {proc.stderr.read() if proc.stderr else ''}")
+        if state_file.exists():
+            return proc, json.loads(state_file.read_text())
+        time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("hooklake serve did not start within 300 s")
+
+
+def connect(state: dict[str, Any], home: Path) -> tuple[http.client.HTTPConnection, dict[str, str]]:
+    if state["transport"] == "unix":
+        return UnixConnection(state["socket"], 30), {}
+    token = Path(state.get("token_file") or home / "state" / "serve-token").read_text().strip()
+    return http.client.HTTPConnection(state["host"], state["port"], timeout=30), {"Authorization": f"Bearer {token}"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 s at the same rate")
+    parser.add_argument("--home", default=os.environ.get("HOOKLAKE_HOME"), help="hooklake home with an index")
+    parser.add_argument("--rate", type=float, default=200.0, help="requests per second")
+    parser.add_argument("--duration", type=float, default=None, help="seconds (default 60; 10 with --quick)")
+    parser.add_argument("--distinct", type=int, default=500, help="size of the prompt pool (0 = all unique)")
+    parser.add_argument("--tcp", action="store_true", help="use loopback TCP with the bearer token")
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if not args.home:
+        raise SystemExit("pass --home (a hooklake home that has run `hooklake learn`) or set HOOKLAKE_HOME")
+    duration = args.duration if args.duration is not None else (10.0 if args.quick else 60.0)
+    home = Path(args.home).resolve()
+    rng = random.Random(args.seed)
+    pool = [prompt(rng) for _ in range(args.distinct)] if args.distinct > 0 else []
+
+    t0 = time.perf_counter()
+    proc, state = start_service(home, args.tcp)
+    startup_s = time.perf_counter() - t0
+    try:
+        # Warm-up: a few requests so the first model call is not in the figures.
+        conn, headers = connect(state, home)
+        for i in range(5):
+            conn.request("POST", "/route", body=json.dumps({"request": prompt(rng, -i)}), headers=headers)
+            conn.getresponse().read()
+        conn.close()
+
+        total = int(args.rate * duration)
+        jobs: queue.Queue[tuple[float, str, str] | None] = queue.Queue()
+        results: list[tuple[str, int, float]] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+
+        def worker() -> None:
+            conn, headers = connect(state, home)
+            while True:
+                job = jobs.get()
+                if job is None:
+                    return
+                scheduled, path, text = job
+                delay = scheduled - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                body = {"request": text, "context": {"cwd": "/work/project"}}
+                if path == "/match":
+                    body["k"] = 5
+                try:
+                    conn.request("POST", path, body=json.dumps(body), headers=headers)
+                    resp = conn.getresponse()
+                    resp.read()
+                    status = resp.status
+                except Exception as exc:  # noqa: BLE001 - count it, reconnect, go on
+                    status = -1
+                    with lock:
+                        errors.append(f"{type(exc).__name__}: {exc}")
+                    conn.close()
+                    conn, headers = connect(state, home)
+                ms = (time.perf_counter() - scheduled) * 1000
+                with lock:
+                    results.append((path, status, ms))
+
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.threads)]
+        for t in threads:
+            t.start()
+        start = time.perf_counter() + 0.2
+        for i in range(total):
+            text = rng.choice(pool) if pool else prompt(rng, i)
+            jobs.put((start + i / args.rate, "/route" if i % 2 == 0 else "/match", text))
+        for _ in threads:
+            jobs.put(None)
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+
+        conn, headers = connect(state, home)
+        conn.request("GET", "/metrics", headers=headers)
+        metrics = json.loads(conn.getresponse().read())
+        conn.request("GET", "/health", headers=headers)
+        health = json.loads(conn.getresponse().read())
+        conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+    ok = [ms for _p, status, ms in results if status == 200]
+    bad = [(p, status) for p, status, _ms in results if status != 200]
+    by_path = {path: [ms for p, s, ms in results if p == path and s == 200] for path in ("/route", "/match")}
+    report = {
+        "home": str(home),
+        "patterns": health.get("patterns"),
+        "index_version": health.get("index_version"),
+        "transport": state["transport"],
+        "rate_target": args.rate,
+        "duration_s": duration,
+        "requests": len(results),
+        "achieved_rate": round(len(results) / elapsed, 1),
+        "errors": len(bad),
+        "error_samples": errors[:5] + [f"HTTP {s} on {p}" for p, s in bad[:5]],
+        "latency_ms_all": {"p50": pct(ok, 50), "p95": pct(ok, 95), "p99": pct(ok, 99), "max": pct(ok, 100)},
+        "latency_ms_route": {"p50": pct(by_path["/route"], 50), "p95": pct(by_path["/route"], 95)},
+        "latency_ms_match": {"p50": pct(by_path["/match"], 50), "p95": pct(by_path["/match"], 95)},
+        "server_cache_hits": metrics.get("cache_hits"),
+        "server_cache_misses": metrics.get("cache_misses"),
+        "distinct_prompts": args.distinct,
+        "service_startup_s": round(startup_s, 2),
+        "cpus": os.cpu_count(),
+    }
+    print(f"hooklake serve load: {report['requests']} requests at {report['achieved_rate']}/s "
+          f"(target {args.rate}/s for {duration:.0f} s) over {state['transport']}; "
+          f"{report['patterns']} patterns, index {report['index_version']}")
+    print(f"{'':<8}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>9}   (ms, from scheduled send time)")
+    for name, key in (("all", "latency_ms_all"), ("/route", "latency_ms_route"), ("/match", "latency_ms_match")):
+        r = report[key]
+        print(f"{name:<8}{r.get('p50') or 0:>8.1f}{r.get('p95') or 0:>8.1f}{r.get('p99') or 0:>8.1f}{r.get('max') or 0:>9.1f}")
+    print(f"errors: {report['errors']}   cache hits/misses: {report['server_cache_hits']}/{report['server_cache_misses']}"
+          f"   service start-up (model + index load): {report['service_startup_s']} s")
+    print(f"targets: p95 <= 15 ms: {'ok' if (report['latency_ms_all']['p95'] or 1e9) <= 15 else 'MISSED'}; "
+          f"no error: {'ok' if report['errors'] == 0 else 'MISSED'}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2))
+    print(f"wrote {RESULTS.relative_to(REPO)}")
+    return 0 if report["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

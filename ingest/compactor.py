@@ -1,0 +1,657 @@
+"""``hooklake ingest``: spool -> Parquet lake, exactly once.
+
+Each batch (at most ``IngestSettings.batch_bytes`` of complete spool lines) is normalised by the
+vectorised path (:mod:`ingest.vectorized`) with the exact Python path (:mod:`ingest.normalize`)
+for the few lines that need it, de-duplicated by event id, given correlation ids in session
+order, written as one zstd Parquet file per event date
+(``<lake>/events/date=YYYY-MM-DD/part-<host>-<batch>.parquet``) and then committed in the
+checkpoint; the commit protocol is described in :mod:`ingest.state`. Rejected lines go to
+``<quarantine>/quarantine-<batch>.jsonl`` with the reason, the spool file, byte offset, line
+number and raw bytes, as part of the same batch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hooklake.errors import HooklakeError
+from hooklake.paths import Paths
+from ingest import faults
+from ingest.normalize import PRE_COLUMNS, Rejected, parse_envelope, pre_row, raw_b64
+from ingest.reader import Chunk, SpoolFile, plan_files, read_batch
+from ingest.redact import Redactor
+from ingest.state import Checkpoint, IngestLock, StateStore, fsync_dir
+
+SESSION_STATE_KEEP_US = 90 * 24 * 3600 * 1_000_000
+"""Sessions idle this long are forgotten (only matters for old Claude Code without prompt_id)."""
+
+QUARANTINE_PREFIX = "quarantine-"
+
+
+@dataclass
+class IngestReport:
+    """What one ``hooklake ingest`` run did."""
+
+    events_read: int = 0
+    """Non-blank spool lines read (= written + quarantined + duplicates)."""
+    events_written: int = 0
+    """Rows added to the lake."""
+    quarantined: int = 0
+    """Lines moved to the quarantine (with reason and raw bytes)."""
+    redacted: int = 0
+    """Secrets replaced by ``[REDACTED]``."""
+    redacted_events: int = 0
+    """Rows with at least one replacement."""
+    duplicates: int = 0
+    """Events dropped because their event_id was already in this run or the recent history."""
+    warnings: list[str] = field(default_factory=list)
+    """Things that did not stop ingest but deserve a look (missing session ids, field types, ...)."""
+    files: int = 0
+    """Spool files read from."""
+    bytes: int = 0
+    """Spool bytes consumed."""
+    duration_s: float = 0.0
+    events_per_s: float = 0.0
+    batches: int = 0
+    parquet_files: int = 0
+    retired_files: int = 0
+    """Fully ingested, idle spool files removed."""
+    quarantine_files: list[str] = field(default_factory=list)
+    lake: str = ""
+    phase_s: dict[str, float] = field(default_factory=dict)
+    """Seconds spent per phase (read, prefilter, sql_parse, python_path, sql_finalize, write_commit)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _host_tag() -> str:
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", socket.gethostname() or "host")[:64] or "host"
+
+
+def _load_settings(paths: Paths) -> Any:
+    from hooklake.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(paths.config)
+    except SettingsError as exc:
+        raise HooklakeError(str(exc)) from None
+
+
+def _ensure_dir(path: Path, what: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HooklakeError(f"cannot create the {what} folder {path}: {exc.strerror or exc}") from None
+
+
+def run_ingest(paths: Paths | None = None, progress: bool = False, *, wait_s: float | None = None) -> IngestReport:
+    """Ingest everything currently in the spool; safe to run at any time, from several processes."""
+    started = time.perf_counter()
+    paths = paths if paths is not None else Paths.resolve()
+    settings = _load_settings(paths)
+    redactor = Redactor.from_settings(settings.redaction)
+    report = IngestReport(lake=str(paths.lake))
+    _ensure_dir(paths.state, "state")
+    lock_wait = settings.ingest.lock_wait_s if wait_s is None else wait_s
+    with IngestLock(paths.state, lock_wait):
+        job = _IngestJob(paths, settings, redactor, report)
+        job.recover()
+        job.run(progress)
+        report.phase_s = {k: round(v, 3) for k, v in job.timings.items()}
+    report.duration_s = round(time.perf_counter() - started, 3)
+    if report.duration_s > 0:
+        report.events_per_s = round(report.events_read / report.duration_s, 1)
+    return report
+
+
+class _IngestJob:
+    def __init__(self, paths: Paths, settings: Any, redactor: Redactor, report: IngestReport) -> None:
+        self.paths = paths
+        self.settings = settings
+        self.redactor = redactor
+        self.report = report
+        self.store = StateStore(paths.state)
+        self.host = _host_tag()
+        self._con: Any = None
+        self._prefilter: str | None = redactor.prefilter_regex()
+        self._bad_field_counts: dict[tuple[str, str], int] = {}
+        self.timings: dict[str, float] = {}
+        self._mark = time.perf_counter()
+        self._missing_session = 0
+
+    # --- crash recovery ------------------------------------------------------------------
+
+    def recover(self) -> None:
+        pending = self.store.read_pending()
+        if pending is None:
+            return
+        checkpoint = self.store.load()
+        batch = pending.get("batch_id", "?")
+        outputs = [Path(p) for p in pending.get("outputs", [])]
+        next_generation = int(pending.get("next", {}).get("generation", -1))
+        if checkpoint.generation >= next_generation:
+            pass  # committed; only the cleanup was interrupted
+        elif outputs and all(p.exists() for p in outputs):
+            self.store.commit(Checkpoint.from_json(pending["next"]))
+            self.report.warnings.append(
+                f"completed batch {batch} left by an interrupted ingest ({len(outputs)} files already written)"
+            )
+        else:
+            for path in outputs:
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    pass
+            self.report.warnings.append(
+                f"rolled back batch {batch} of an interrupted ingest; its spool lines are read again"
+            )
+        for tmp in pending.get("temps", []):
+            try:
+                Path(tmp).unlink()
+            except FileNotFoundError:
+                pass
+        if pending.get("tmp_dir"):
+            shutil.rmtree(pending["tmp_dir"], ignore_errors=True)
+        self.store.clear_pending()
+        current = self.store.load()
+        self.store.remove_unreferenced_history({current.history_file} if current.history_file else set())
+
+    # --- main loop -----------------------------------------------------------------------
+
+    def run(self, progress: bool) -> None:
+        checkpoint = self.store.load()
+        history = self.store.load_history(checkpoint)
+        files = plan_files(self.paths.spool, checkpoint.files, self.settings.ingest.spool_retire_after_s,
+                           self.report.warnings)
+        total = sum(f.remaining for f in files)
+        if total == 0:
+            self._retire(files, checkpoint)
+            self._finish_warnings()
+            return
+        bar = None
+        if progress and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="B", unit_scale=True, desc="ingest", file=sys.stderr, leave=False)
+        touched: set[str] = set()
+        try:
+            while True:
+                chunks = read_batch(files, max(int(self.settings.ingest.batch_bytes), 1))
+                if not chunks:
+                    break
+                for chunk in chunks:
+                    touched.add(chunk.file.name)
+                consumed = sum(c.end_offset - c.start_offset for c in chunks)
+                checkpoint, history = self._batch(chunks, files, checkpoint, history)
+                self.report.bytes += consumed
+                self.report.batches += 1
+                if bar is not None:
+                    bar.update(consumed)
+        finally:
+            if bar is not None:
+                bar.close()
+            if self._con is not None:
+                self._con.close()
+        self.report.files = len(touched)
+        self._retire(files, checkpoint)
+        self._finish_warnings()
+
+    def _finish_warnings(self) -> None:
+        if self._missing_session:
+            self.report.warnings.append(
+                f"{self._missing_session} Claude Code events without session_id (ingested with a null session)"
+            )
+        for (event, name), count in sorted(self._bad_field_counts.items()):
+            self.report.warnings.append(
+                f"{count} {event or 'unnamed'} events: field '{name}' does not have the type the schema "
+                "declares (column left null, value kept in payload)"
+            )
+
+    # --- one batch -----------------------------------------------------------------------
+
+    def _lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = self.timings.get(phase, 0.0) + now - self._mark
+        self._mark = now
+
+    def _connection(self) -> Any:
+        if self._con is None:
+            import duckdb
+
+            self._con = duckdb.connect()
+            self._con.execute("SET TimeZone = 'UTC'")
+            self._con.execute("SET enable_progress_bar = false")
+        return self._con
+
+    def _batch(self, chunks: list[Chunk], files: list[SpoolFile], checkpoint: Checkpoint,
+               history: Any) -> tuple[Checkpoint, Any]:
+        import numpy as np
+        import pyarrow as pa
+
+        from ingest import vectorized
+
+        con = self._connection()
+        self._lap("read")
+        batch_id = uuid.uuid4().hex
+        lines, line_offsets, seq_starts, invalid = _arrow_lines(chunks)
+        n = len(lines)
+        slow = np.zeros(n, dtype=bool)
+        if self._prefilter is not None and n:
+            import polars as pl
+
+            try:
+                mask = pl.from_arrow(lines).str.contains(self._prefilter)
+            except Exception as exc:  # a user pattern Rust regex cannot compile
+                raise HooklakeError(
+                    f"config.toml [redaction]: a pattern cannot be used by the vectorised scan ({exc}); "
+                    "use syntax without look-around or back-references"
+                ) from None
+            slow |= mask.fill_null(True).to_numpy()
+        for seq in invalid:
+            slow[seq] = True
+        self._lap("prefilter")
+        table = pa.table({"line": lines, "seq": pa.array(np.arange(n, dtype=np.int64)), "slow": pa.array(slow)})
+        con.register("batch_lines", table)
+        import duckdb
+
+        try:
+            con.execute(_extraction().parse_sql("batch_lines"))
+        except duckdb.Error as exc:
+            # Never expected; if the SQL trips on some input, the exact path handles every line.
+            self.report.warnings.append(
+                f"vectorised normalisation failed ({str(exc).splitlines()[0]}); batch normalised line by line"
+            )
+            con.execute("CREATE OR REPLACE TEMP TABLE pre AS SELECT * FROM pre LIMIT 0")
+        slow_seqs = con.execute("SELECT seq FROM batch_lines ANTI JOIN pre USING (seq) ORDER BY seq").fetchnumpy()["seq"]
+        con.unregister("batch_lines")
+        con.execute("DROP TABLE IF EXISTS parsed")
+        del table
+        self._lap("sql_parse")
+
+        slow_rows: list[dict[str, Any]] = []
+        quarantine: list[dict[str, Any]] = []
+        blank = 0
+        for seq in slow_seqs.tolist():
+            ci = int(np.searchsorted(seq_starts, seq, side="right") - 1)
+            chunk = chunks[ci]
+            li = seq - int(seq_starts[ci])
+            offs = line_offsets[ci]
+            raw = chunk.data[int(offs[li]):int(offs[li + 1])]
+            if raw.endswith(b"\n"):
+                raw = raw[:-1]
+            if not raw.strip():
+                blank += 1
+                continue
+            try:
+                obj = parse_envelope(raw)
+                row = pre_row(obj, self.redactor)
+                _clean_strings(row)
+                row["seq"] = seq
+                slow_rows.append(row)
+            except Rejected as exc:
+                quarantine.append(self._quarantine_record(str(exc), chunk, li, int(offs[li]), raw, batch_id))
+            except Exception as exc:  # never let one odd line stop ingest
+                quarantine.append(self._quarantine_record(
+                    f"could not normalise: {type(exc).__name__}: {exc}", chunk, li, int(offs[li]), raw, batch_id))
+        if slow_rows:
+            con.register("slow_rows", _pre_table(slow_rows))
+            con.execute("INSERT INTO pre BY NAME SELECT * FROM slow_rows")
+            con.unregister("slow_rows")
+        del lines
+        self._lap("python_path")
+
+        con.register("history", pa.table({"h": pa.array(history, type=pa.uint64())}))
+        con.register("sessions", _sessions_table(checkpoint.sessions))
+        con.execute(vectorized.finalize_sql(batch_id))
+        n_pre = con.execute("SELECT count(*) FROM pre").fetchone()[0]
+        stats = con.execute(
+            "SELECT count(*), coalesce(sum(redactions), 0), count_if(redactions > 0), "
+            "count_if(session_id IS NULL AND event_kind NOT IN ("
+            + ", ".join(f"'{k}'" for k in sorted(_sdk_kinds())) + ")) FROM final"
+        ).fetchone()
+        written, redacted, redacted_events, missing_session = (int(x or 0) for x in stats)
+        for event, name, count in con.execute(
+            "SELECT event_name, f, count(*) FROM (SELECT event_name, unnest(bad_fields) AS f FROM final) GROUP BY ALL"
+        ).fetchall():
+            key = (event, name)
+            self._bad_field_counts[key] = self._bad_field_counts.get(key, 0) + int(count)
+        dates = [d for (d,) in con.execute("SELECT DISTINCT date FROM final ORDER BY date").fetchall()]
+        new_hashes = con.execute("SELECT id_hash FROM final ORDER BY seq").fetchnumpy()["id_hash"]
+        session_updates = con.execute(
+            "SELECT session_id, max(ordinal), arg_max(prompt_trace, seq) FILTER (WHERE prompt_trace IS NOT NULL), "
+            "max(captured_us) FROM final WHERE session_id IS NOT NULL GROUP BY session_id"
+        ).fetchall()
+        con.unregister("history")
+        con.unregister("sessions")
+        self._lap("sql_finalize")
+
+        # --- next checkpoint ---
+        sessions = dict(checkpoint.sessions)
+        for sid, ordinal, trace, last_seen in session_updates:
+            old = sessions.get(sid, [0, None, 0])
+            sessions[sid] = [
+                int(ordinal) if ordinal is not None else old[0],
+                trace if trace is not None else old[1],
+                max(int(last_seen), int(old[2] or 0)),
+            ]
+        if sessions:
+            newest = max(int(v[2] or 0) for v in sessions.values())
+            sessions = {k: v for k, v in sessions.items() if newest - int(v[2] or 0) <= SESSION_STATE_KEEP_US}
+        keep = max(int(self.settings.ingest.dedupe_history), 0)
+        merged = np.concatenate([history, new_hashes.astype(np.uint64)]) if len(new_hashes) else history
+        if keep == 0:
+            merged = merged[:0]
+        elif len(merged) > keep:
+            merged = merged[-keep:]
+        next_cp = Checkpoint(
+            generation=checkpoint.generation + 1,
+            files={f.name: {"inode": f.inode, "offset": f.offset, "lines": f.lines} for f in files},
+            sessions=sessions,
+        )
+        self._write_batch(con, batch_id, dates, quarantine, checkpoint, next_cp, merged)
+        self._lap("write_commit")
+
+        self.report.events_read += n - blank
+        self.report.events_written += written
+        self.report.quarantined += len(quarantine)
+        self.report.duplicates += int(n_pre) - written
+        self.report.redacted += redacted
+        self.report.redacted_events += redacted_events
+        self._missing_session += missing_session
+        con.execute("DROP TABLE IF EXISTS final")
+        con.execute("DROP TABLE IF EXISTS pre")
+        return next_cp, merged
+
+    def _quarantine_record(self, reason: str, chunk: Chunk, line_index: int, offset_in_chunk: int,
+                           raw: bytes, batch_id: str) -> dict[str, Any]:
+        return {
+            "reason": reason,
+            "spool_file": str(chunk.file.path),
+            "byte_offset": chunk.start_offset + offset_in_chunk,
+            "line_number": chunk.start_line + line_index + 1,
+            "raw_b64": raw_b64(raw),
+            "raw_bytes": len(raw),
+            "quarantined_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "ingest_id": batch_id,
+        }
+
+    # --- the commit protocol -------------------------------------------------------------
+
+    def _write_batch(self, con: Any, batch_id: str, dates: list[str], quarantine: list[dict[str, Any]],
+                     checkpoint: Checkpoint, next_cp: Checkpoint, history: Any) -> None:
+        from ingest import schema
+
+        events_dir = self.paths.events
+        tmp_dir = self.paths.lake / ".tmp" / f"ingest-{self.host}-{batch_id}"
+        plan: list[tuple[str, Path, Path]] = []  # (kind/date, temp, final)
+        for date in dates:
+            final = events_dir / f"date={date}" / f"part-{self.host}-{batch_id}.parquet"
+            plan.append((date, tmp_dir / f"date={date}.parquet", final))
+        if quarantine:
+            qfinal = self.paths.quarantine / f"{QUARANTINE_PREFIX}{batch_id}.jsonl"
+            plan.append(("quarantine", self.paths.quarantine / f".{QUARANTINE_PREFIX}{batch_id}.tmp", qfinal))
+
+        try:
+            next_cp.history_file = self.store.write_history(next_cp.generation, history)
+            self.store.write_pending({
+                "batch_id": batch_id,
+                "base_generation": checkpoint.generation,
+                "outputs": [str(p[2]) for p in plan],
+                "temps": [str(p[1]) for p in plan],
+                "tmp_dir": str(tmp_dir),
+                "next": next_cp.to_json(),
+            })
+        except OSError as exc:
+            self._discard_history(next_cp, checkpoint)
+            raise HooklakeError(
+                f"cannot write ingest state in {self.paths.state}: {exc.strerror or exc}. Nothing was ingested; "
+                "the spool and the checkpoint are unchanged."
+            ) from None
+        faults.crash_point("after_pending")
+
+        import duckdb
+
+        renamed: list[Path] = []
+        columns = ", ".join(schema.COLUMN_NAMES)
+        try:
+            if dates:
+                faults.fail_point("lake_mkdir")
+                tmp_dir.mkdir(parents=True, exist_ok=True)
+            if quarantine:
+                self.paths.quarantine.mkdir(parents=True, exist_ok=True)
+            for i, (what, tmp, _final) in enumerate(plan):
+                faults.fail_point("write_parquet" if what != "quarantine" else "write_quarantine")
+                if what == "quarantine":
+                    with open(tmp, "wb") as fh:
+                        for record in quarantine:
+                            fh.write(json.dumps(record).encode() + b"\n")
+                else:
+                    con.execute(
+                        f"COPY (SELECT {columns} FROM final WHERE date = '{what}') TO '{_sql_path(tmp)}' "
+                        f"(FORMAT parquet, COMPRESSION zstd, "
+                        f"KV_METADATA {{hooklake_schema_version: '{schema.SCHEMA_VERSION}'}})"
+                    )
+                _fsync_file(tmp)
+                if i == 0:
+                    faults.crash_point("during_parquet")
+            for i, (_what, tmp, final) in enumerate(plan):
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, final)
+                renamed.append(final)
+                fsync_dir(final.parent)
+                if i == 0:
+                    faults.crash_point("between_renames")
+        except (OSError, duckdb.Error) as exc:
+            for path in renamed:
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
+            for _what, tmp, _final in plan:
+                try:
+                    tmp.unlink()
+                except OSError:
+                    pass
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            self._discard_history(next_cp, checkpoint)
+            try:
+                self.store.clear_pending()
+            except OSError:
+                pass
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
+            raise HooklakeError(
+                f"cannot write the lake at {self.paths.lake}: {reason}. Nothing was lost: the spool and the "
+                "checkpoint are unchanged. Free disk space or make the folder writable, then run "
+                "`hooklake ingest` again."
+            ) from None
+        faults.crash_point("after_parquet")
+        try:
+            faults.fail_point("commit_checkpoint")
+            self.store.commit(next_cp)
+        except OSError as exc:
+            raise HooklakeError(
+                f"the lake files of batch {batch_id} are written but the checkpoint in {self.paths.state} could "
+                f"not be updated ({exc.strerror or exc}). Run `hooklake ingest` again once the state folder is "
+                "writable: it completes the batch without duplicating it."
+            ) from None
+        faults.crash_point("after_commit")
+        self.store.clear_pending()
+        if checkpoint.history_file and checkpoint.history_file != next_cp.history_file:
+            try:
+                (self.paths.state / checkpoint.history_file).unlink()
+            except OSError:
+                pass
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        try:
+            (self.paths.lake / ".tmp").rmdir()
+        except OSError:
+            pass
+        self.report.parquet_files += len(dates)
+        if quarantine:
+            self.report.quarantine_files.append(str(plan[-1][2]))
+
+    def _discard_history(self, next_cp: Checkpoint, checkpoint: Checkpoint) -> None:
+        if next_cp.history_file and next_cp.history_file != checkpoint.history_file:
+            try:
+                (self.paths.state / next_cp.history_file).unlink()
+            except OSError:
+                pass
+
+    # --- spool retirement ----------------------------------------------------------------
+
+    def _retire(self, files: list[SpoolFile], checkpoint: Checkpoint) -> None:
+        """Remove final spool files that are fully committed and unchanged since planning."""
+        faults.crash_point("before_retire")
+        planned = {f.name for f in files}
+        retired: list[str] = []
+        for spool in files:
+            if not spool.final or spool.offset < spool.size:
+                continue
+            entry = checkpoint.files.get(spool.name)
+            if entry is None or entry.get("offset") != spool.offset:
+                continue
+            try:
+                st = spool.path.stat()
+            except FileNotFoundError:
+                continue
+            if st.st_ino != spool.inode or st.st_size != spool.offset or st.st_mtime != spool.mtime:
+                continue
+            try:
+                spool.path.unlink()
+            except OSError as exc:
+                self.report.warnings.append(f"{spool.path}: fully ingested but could not be removed ({exc.strerror})")
+                continue
+            retired.append(spool.name)
+        stale = [name for name in checkpoint.files if name not in planned]
+        if retired or stale:
+            files_left = {k: v for k, v in checkpoint.files.items() if k not in retired and k in planned}
+            updated = Checkpoint(checkpoint.generation + 1, files_left, checkpoint.sessions, checkpoint.history_file)
+            try:
+                self.store.commit(updated)
+            except OSError as exc:
+                self.report.warnings.append(f"could not update the checkpoint after retiring spool files: {exc}")
+        self.report.retired_files = len(retired)
+
+
+# --------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------
+
+_EXTRACTION: Any = None
+
+
+def _extraction() -> Any:
+    global _EXTRACTION
+    if _EXTRACTION is None:
+        from ingest.vectorized import Extraction
+
+        _EXTRACTION = Extraction()
+    return _EXTRACTION
+
+
+def _sdk_kinds() -> frozenset[str]:
+    from ingest.schema import SDK_KINDS
+
+    return SDK_KINDS
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _arrow_lines(chunks: list[Chunk]) -> tuple[Any, list[Any], Any, list[int]]:
+    """All lines of the batch as one Arrow string column, zero-copy over the bytes read.
+
+    Returns (chunked array, per-chunk line offsets, first seq of each chunk, seqs of lines that are
+    not valid UTF-8 — those are replaced by an empty string and handled by the Python path).
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    arrays = []
+    all_offsets = []
+    starts = []
+    invalid: list[int] = []
+    seq = 0
+    for chunk in chunks:
+        data = chunk.data
+        nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        count = len(nl)
+        offsets = np.empty(count + 1, dtype=np.int64)
+        offsets[0] = 0
+        offsets[1:] = nl + 1
+        array = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
+        try:
+            array.validate(full=True)
+        except pa.ArrowInvalid:
+            values = []
+            for i in range(count):
+                try:
+                    values.append(data[offsets[i]:offsets[i + 1]].decode("utf-8"))
+                except UnicodeDecodeError:
+                    values.append("")
+                    invalid.append(seq + i)
+            array = pa.array(values, type=pa.large_string())
+        arrays.append(array)
+        all_offsets.append(offsets)
+        starts.append(seq)
+        seq += count
+    lines = pa.chunked_array(arrays, type=pa.large_string()) if arrays else pa.chunked_array([], pa.large_string())
+    return lines, all_offsets, np.array(starts, dtype=np.int64), invalid
+
+
+def _pre_table(rows: list[dict[str, Any]]) -> Any:
+    import pyarrow as pa
+
+    from ingest.vectorized import PRE_TABLE_TYPES
+
+    arrow_types = {
+        "BIGINT": pa.int64(), "VARCHAR": pa.string(), "DOUBLE": pa.float64(), "INTEGER": pa.int32(),
+        "VARCHAR[]": pa.list_(pa.string()),
+    }
+    columns = {name: pa.array([r[name] for r in rows], type=arrow_types[PRE_TABLE_TYPES[name]])
+               for name in ("seq", *PRE_COLUMNS)}
+    return pa.table(columns)
+
+
+def _sessions_table(sessions: dict[str, list[Any]]) -> Any:
+    import pyarrow as pa
+
+    ids = list(sessions)
+    return pa.table({
+        "session_id": pa.array(ids, type=pa.string()),
+        "ordinal": pa.array([int(sessions[s][0]) for s in ids], type=pa.int64()),
+        "trace": pa.array([sessions[s][1] for s in ids], type=pa.string()),
+        "last_seen_us": pa.array([int(sessions[s][2] or 0) for s in ids], type=pa.int64()),
+    })
+
+
+def _clean_strings(row: dict[str, Any]) -> None:
+    """Lone surrogates (from ``\\ud800`` escapes) cannot be stored as UTF-8: replace them."""
+    for key, value in row.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                row[key] = value.encode("utf-8", "replace").decode("utf-8")
+        elif isinstance(value, list):
+            row[key] = [v.encode("utf-8", "replace").decode("utf-8") if isinstance(v, str) else v for v in value]

@@ -1,0 +1,143 @@
+"""The workbench in a real Chromium: every page renders without a Streamlit exception.
+
+Drives Debian's Chromium with Playwright against ``hooklake dashboard`` on 127.0.0.1 (a demo lake
+built through capture, ingest and learn), clicks into a trace and a pattern, saves screenshots to
+tests/artifacts/screenshots/ and records timings in benchmarks/results/dashboard_timings.json.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "tests" / "artifacts" / "screenshots"
+TIMINGS = REPO / "benchmarks" / "results" / "dashboard_timings.json"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+                 "--no-first-run", "--disable-component-update", "--disable-sync"]
+PAGES = [
+    ("overview", "", "Overview"),
+    ("traces", "traces", "Traces"),
+    ("agents", "agents", "Agents"),
+    ("hooks_tools", "hooks_tools", "Hooks & tools"),
+    ("endpoints", "endpoints", "Endpoints"),
+    ("errors", "errors", "Errors"),
+    ("patterns", "patterns", "Patterns"),
+    ("health", "health", "Health"),
+]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def wait_idle(page, timeout_ms: int = 60_000) -> None:
+    """Wait until the script run finished and nothing is pending (spinners gone)."""
+    page.wait_for_selector(IDLE, timeout=timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        if page.locator('[data-testid="stSpinner"]').count() == 0 and page.locator(IDLE).count() == 1:
+            page.wait_for_timeout(250)
+            if page.locator(IDLE).count() == 1 and page.locator('[data-testid="stSpinner"]').count() == 0:
+                return
+        page.wait_for_timeout(100)
+    raise AssertionError("the app kept running")
+
+
+def assert_no_exception(page, where: str) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, f"{where}: Streamlit exception shown: {errors.first.inner_text()[:2000]}"
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_every_page_in_chromium(dashboard_server) -> None:
+    from playwright.sync_api import sync_playwright
+
+    timings: dict[str, float] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
+            page = context.new_page()
+
+            # First paint of the Overview: navigation start -> headline metrics visible.
+            started = time.perf_counter()
+            page.goto(dashboard_server.url + "/", wait_until="domcontentloaded")
+            page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
+            timings["overview_first_paint_s"] = round(time.perf_counter() - started, 3)
+            wait_idle(page)
+            timings["overview_complete_s"] = round(time.perf_counter() - started, 3)
+            assert_no_exception(page, "overview")
+            assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 4
+            shot(page, "overview")
+
+            for name, path, title in PAGES[1:]:
+                page.goto(f"{dashboard_server.url}/{path}", wait_until="domcontentloaded")
+                page.wait_for_selector(f"h1:has-text('{title}')", timeout=60_000)
+                wait_idle(page)
+                assert_no_exception(page, name)
+                # the sidebar filters and freshness indicator are on every page
+                assert page.locator("section[data-testid='stSidebar']").get_by_text("Last ingested").count() == 1
+                shot(page, name)
+
+            # Click into a trace: select the first row of the traces table (the row-selection column).
+            page.goto(f"{dashboard_server.url}/traces", wait_until="domcontentloaded")
+            wait_idle(page)
+            grid = page.locator('[data-testid="stDataFrame"]').first
+            box = grid.bounding_box()
+            assert box is not None
+            started = time.perf_counter()
+            page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)  # selection cell of the first data row
+            page.wait_for_selector("h3:has-text('Trace ')", timeout=30_000)
+            page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=30_000)
+            timings["open_trace_s"] = round(time.perf_counter() - started, 3)
+            wait_idle(page)
+            assert_no_exception(page, "trace detail")
+            assert "trace=" in page.url
+            shot(page, "trace")
+            # the other tabs of the trace render too
+            for tab in ("Success criteria", "Routing", "Raw events", "Similar traces"):
+                page.get_by_role("tab", name=tab).click()
+                wait_idle(page)
+                assert_no_exception(page, f"trace tab {tab}")
+            shot(page, "trace_similar")
+
+            # Pattern search, then open the best pattern.
+            if not dashboard_server.learned:
+                pytest.fail(f"learning did not run on the browser lake: {dashboard_server.learn_error}")
+            page.goto(f"{dashboard_server.url}/patterns", wait_until="domcontentloaded")
+            wait_idle(page)
+            box = page.get_by_label("Describe a request")
+            box.fill("write unit tests for the invoice service")
+            started = time.perf_counter()
+            box.press("Enter")
+            page.wait_for_selector("text=Router decision", timeout=60_000)
+            timings["pattern_search_first_s"] = round(time.perf_counter() - started, 3)
+            wait_idle(page)
+            assert_no_exception(page, "pattern search")
+            # a second search is warm (model loaded): this is the interactive latency
+            box.fill("fix the flaky tests of the retry queue")
+            started = time.perf_counter()
+            box.press("Enter")
+            page.wait_for_selector(IDLE.replace("notRunning", "running"), timeout=10_000)
+            wait_idle(page)
+            timings["pattern_search_warm_s"] = round(time.perf_counter() - started, 3)
+            assert_no_exception(page, "pattern search (warm)")
+            page.get_by_role("button", name="Open pattern").click()
+            page.wait_for_selector("h4:has-text('Pattern')", timeout=30_000)
+            wait_idle(page)
+            assert_no_exception(page, "pattern detail")
+            assert "pattern=" in page.url
+            shot(page, "patterns_search")
+        finally:
+            browser.close()
+
+    TIMINGS.parent.mkdir(parents=True, exist_ok=True)
+    TIMINGS.write_text(json.dumps({"measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                   "lake": "demo, 14 days", **timings}, indent=2) + "\n", encoding="utf-8")
