@@ -124,17 +124,19 @@ def build_demo_home(config: "DemoConfig", learn: bool = True) -> dict:
     counts as recorded in the state folder); a
     learning failure is returned rather than raised so a caller can still use the lake.
     """
+    from hooklake.paths import Paths
+
     written = write_demo_data(config.days, config.seed, config=config)
     run_ingest_step(progress=False)
     learned, error = False, None
-    if learn:
+    if learn and not written and (Paths.resolve().index / "CURRENT").exists():
+        learned = True  # this home was built and learned before: nothing new to learn
+    elif learn:
         try:
             run_learn_step(progress=False)
             learned = True
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-    from hooklake.paths import Paths
-
     marker = Paths.resolve().state / DEMO_MARKER
     demo = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else {}
     return {"written": written, "learned": learned, "learn_error": error, "demo": demo}

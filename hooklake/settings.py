@@ -63,7 +63,7 @@ class LearningSettings:
     """Any sentence-transformers model name or path; the default loads offline."""
     min_confidence: float | None = None
     """Override the calibrated match threshold (None = use the fitted one)."""
-    similarity_threshold: float = 0.6
+    similarity_threshold: float = 0.5
     """Cosine to a pattern's centroid at which a trace of the same path joins that pattern."""
     target_precision: float = 0.95
     """The fitted threshold is the lowest confidence at which matches are right this often."""

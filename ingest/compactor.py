@@ -313,24 +313,24 @@ class _IngestJob:
 
         con.register("history", pa.table({"h": pa.array(history, type=pa.uint64())}))
         con.register("sessions", _sessions_table(checkpoint.sessions))
-        con.execute(vectorized.finalize_sql(batch_id))
+        con.execute(vectorized.keys_sql())
         n_pre = con.execute("SELECT count(*) FROM pre").fetchone()[0]
         stats = con.execute(
             "SELECT count(*), coalesce(sum(redactions), 0), count_if(redactions > 0), "
             "count_if(session_id IS NULL AND event_kind NOT IN ("
-            + ", ".join(f"'{k}'" for k in sorted(_sdk_kinds())) + ")) FROM final"
+            + ", ".join(f"'{k}'" for k in sorted(_sdk_kinds())) + ")) FROM keys"
         ).fetchone()
         written, redacted, redacted_events, missing_session = (int(x or 0) for x in stats)
         for event, name, count in con.execute(
-            "SELECT event_name, f, count(*) FROM (SELECT event_name, unnest(bad_fields) AS f FROM final) GROUP BY ALL"
+            "SELECT event_name, f, count(*) FROM (SELECT event_name, unnest(bad_fields) AS f FROM keys) GROUP BY ALL"
         ).fetchall():
             key = (event, name)
             self._bad_field_counts[key] = self._bad_field_counts.get(key, 0) + int(count)
-        dates = [d for (d,) in con.execute("SELECT DISTINCT date FROM final ORDER BY date").fetchall()]
-        new_hashes = con.execute("SELECT id_hash FROM final ORDER BY seq").fetchnumpy()["id_hash"]
+        dates = [d for (d,) in con.execute("SELECT DISTINCT date FROM keys ORDER BY date").fetchall()]
+        new_hashes = con.execute("SELECT id_hash FROM keys ORDER BY seq").fetchnumpy()["id_hash"]
         session_updates = con.execute(
             "SELECT session_id, max(ordinal), arg_max(prompt_trace, seq) FILTER (WHERE prompt_trace IS NOT NULL), "
-            "max(captured_us) FROM final WHERE session_id IS NOT NULL GROUP BY session_id"
+            "max(captured_us) FROM keys WHERE session_id IS NOT NULL GROUP BY session_id"
         ).fetchall()
         con.unregister("history")
         con.unregister("sessions")
@@ -369,7 +369,7 @@ class _IngestJob:
         self.report.redacted += redacted
         self.report.redacted_events += redacted_events
         self._missing_session += missing_session
-        con.execute("DROP TABLE IF EXISTS final")
+        con.execute("DROP TABLE IF EXISTS keys")
         con.execute("DROP TABLE IF EXISTS pre")
         return next_cp, merged
 
@@ -390,7 +390,7 @@ class _IngestJob:
 
     def _write_batch(self, con: Any, batch_id: str, dates: list[str], quarantine: list[dict[str, Any]],
                      checkpoint: Checkpoint, next_cp: Checkpoint, history: Any) -> None:
-        from ingest import schema
+        from ingest import schema, vectorized
 
         events_dir = self.paths.events
         tmp_dir = self.paths.lake / ".tmp" / f"ingest-{self.host}-{batch_id}"
@@ -423,7 +423,6 @@ class _IngestJob:
         import duckdb
 
         renamed: list[Path] = []
-        columns = ", ".join(schema.COLUMN_NAMES)
         try:
             if dates:
                 faults.fail_point("lake_mkdir")
@@ -438,8 +437,8 @@ class _IngestJob:
                             fh.write(json.dumps(record).encode() + b"\n")
                 else:
                     con.execute(
-                        f"COPY (SELECT {columns} FROM final WHERE date = '{what}') TO '{_sql_path(tmp)}' "
-                        f"(FORMAT parquet, COMPRESSION zstd, "
+                        f"COPY ({vectorized.output_select(batch_id, what)}) TO '{_sql_path(tmp)}' "
+                        f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
                         f"KV_METADATA {{hooklake_schema_version: '{schema.SCHEMA_VERSION}'}})"
                     )
                 _fsync_file(tmp)

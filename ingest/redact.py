@@ -18,8 +18,11 @@ The ingest bulk path cannot afford to parse every payload in Python, so it first
 :meth:`Redactor.prefilter_regex` over the raw JSON text of each spool line (one vectorised scan)
 and sends only the lines that may hold a secret through the exact rules here. The prefilter is
 a superset of the exact rules for keys spelled in lower case, UPPER case, Capitalised or
-camelCase (``password``, ``PASSWORD``, ``Password``, ``apiKey``); a key in a freak mixed case
-such as ``pAsSwOrD`` is only redacted when something else on the line triggers the exact path.
+camelCase (``password``, ``PASSWORD``, ``Password``, ``apiKey``) with ``_``, ``-``, ``.`` or
+space between words. Known gaps of the prefilter (the exact rules would catch them, but the
+line never reaches them unless something else on it looks secret): a key in a freak mixed case
+such as ``pAsSwOrD``, and a key that *starts* with a secret name after punctuation
+(``_password_hash``).
 Value patterns are matched on decoded strings by the exact path; the prefilter looks for their
 fixed parts, which survive JSON escaping (the only characters JSON escapes are quotes,
 backslashes and control characters).
@@ -256,7 +259,7 @@ class Redactor:
         suffix_alt = "|".join(re.escape(s) for s in sorted(suffix_spellings, key=len, reverse=True))
         prefix_alt = "|".join(re.escape(s) for s in sorted(prefix_spellings, key=len, reverse=True))
         parts.append(f'(?:{suffix_alt})"\\s*:')
-        parts.append(f'"[^A-Za-z0-9"]*(?:{prefix_alt})')
+        parts.append(f'"(?:{prefix_alt})')
         parts.extend(vp.prefilter for vp in VALUE_PATTERNS)
         for name in self.extra_key_names:
             parts.append(f"(?i:{re.escape(name)})")

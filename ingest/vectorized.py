@@ -95,8 +95,12 @@ class Extraction:
         return f"s_{name.replace('.', '_')}"
 
     def decode(self, name: str) -> str:
+        """Unquote a string fragment; only one with escapes needs a JSON parse."""
         frag = self.f(name)
-        return f"(CASE WHEN {self.is_string(frag)} THEN json_extract_string({frag}, '$') END)"
+        return (
+            f"(CASE WHEN {self.is_string(frag)} THEN CASE WHEN contains({frag}, '\\') "
+            f"THEN json_extract_string({frag}, '$') ELSE {frag}[2:-2] END END)"
+        )
 
     def as_text(self, name: str) -> str:
         frag = self.f(name)
@@ -213,10 +217,11 @@ class Extraction:
                 f"starts_with({self.env(env_format.FIELD_PAYLOAD)}, '{{')",
             ]
         )
+        all_ok = " AND ".join(self.field_ok(name) for name in self.checks)
         bad_fields = (
-            "list_sort(list_filter(["
+            f"CASE WHEN {all_ok} THEN CAST([] AS VARCHAR[]) ELSE list_sort(list_filter(["
             + ", ".join(f"CASE WHEN NOT {self.field_ok(name)} THEN {_q(name)} END" for name in self.checks)
-            + "], lambda x: x IS NOT NULL))"
+            + "], lambda x: x IS NOT NULL)) END"
         )
         tool = self.text("tool_name")
         rest = f"{tool}[6:]"
@@ -308,28 +313,20 @@ _SQL_TYPES_FOR_ARROW = {
 }
 
 
-def finalize_sql(ingest_id: str) -> str:
-    """``CREATE TABLE final`` from ``pre`` (deduplicated), ``history(h)`` and
-    ``sessions(session_id, ordinal, trace, last_seen_us)``: correlation in session order."""
-    canonical = []
-    for name, _typ, _doc in schema.CANONICAL_COLUMNS:
-        if name == "schema_version":
-            canonical.append(f"CAST({schema.SCHEMA_VERSION} AS SMALLINT) AS schema_version")
-        elif name == "captured_at":
-            canonical.append("CAST(make_timestamp(captured_us) AS TIMESTAMPTZ) AS captured_at")
-        elif name == "event_time":
-            canonical.append("CAST(make_timestamp(event_us) AS TIMESTAMPTZ) AS event_time")
-        elif name == "ingest_id":
-            canonical.append(f"{_q(ingest_id)} AS ingest_id")
-        elif name == "redactions":
-            canonical.append("CAST(redactions AS INTEGER) AS redactions")
-        else:
-            canonical.append(name)
-    cols = ",\n    ".join(canonical)
+#: Columns of ``pre`` the session-ordered step needs (the wide ones, like payload, stay out of it).
+KEY_INPUT = ("seq", "event_id", "session_id", "event_kind", "event_name", "prompt_id", "given_correlation_id",
+             "given_root_id", "event_us", "captured_us", "redactions", "bad_fields")
+
+
+def keys_sql() -> str:
+    """``CREATE TABLE keys``: one row per kept event (duplicates dropped against this batch and
+    ``history(h)``) with its correlation ids and partition date, computed in session order with
+    ``sessions(session_id, ordinal, trace, last_seen_us)`` from earlier runs. Narrow on purpose:
+    window operators materialise their input."""
     return f"""
-CREATE OR REPLACE TEMP TABLE final AS
+CREATE OR REPLACE TEMP TABLE keys AS
 WITH ranked AS (
-    SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY seq) AS dup_rank,
+    SELECT {", ".join(KEY_INPUT)}, row_number() OVER (PARTITION BY event_id ORDER BY seq) AS dup_rank,
            CAST('0x' || md5(event_id)[1:16] AS UBIGINT) AS id_hash
     FROM pre
 ), kept AS (
@@ -359,9 +356,30 @@ WITH ranked AS (
         END AS correlation_id
     FROM traced
 )
-SELECT
-    {cols},
+SELECT seq, correlation_id, coalesce(given_root_id, correlation_id) AS root_id,
     strftime(make_timestamp(event_us), '%Y-%m-%d') AS date,
-    seq, id_hash, ordinal, prompt_trace, captured_us, bad_fields
-FROM (SELECT *, coalesce(given_root_id, correlation_id) AS root_id FROM correlated)
+    id_hash, ordinal, prompt_trace, session_id, event_kind, event_name, captured_us, redactions, bad_fields
+FROM correlated
 """
+
+
+def output_select(ingest_id: str, date: str) -> str:
+    """The canonical rows (``schema.CANONICAL_COLUMNS`` order and types) of one partition date."""
+    canonical = []
+    for name, _typ, _doc in schema.CANONICAL_COLUMNS:
+        if name == "schema_version":
+            canonical.append(f"CAST({schema.SCHEMA_VERSION} AS SMALLINT) AS schema_version")
+        elif name == "captured_at":
+            canonical.append("CAST(make_timestamp(p.captured_us) AS TIMESTAMPTZ) AS captured_at")
+        elif name == "event_time":
+            canonical.append("CAST(make_timestamp(p.event_us) AS TIMESTAMPTZ) AS event_time")
+        elif name == "ingest_id":
+            canonical.append(f"{_q(ingest_id)} AS ingest_id")
+        elif name == "redactions":
+            canonical.append("CAST(p.redactions AS INTEGER) AS redactions")
+        elif name in ("correlation_id", "root_id"):
+            canonical.append(f"k.{name}")
+        else:
+            canonical.append(f"p.{name}")
+    cols = ", ".join(canonical)
+    return f"SELECT {cols} FROM pre p JOIN keys k USING (seq) WHERE k.date = {_q(date)} ORDER BY p.seq"

@@ -258,10 +258,8 @@ def connect(
     files = list_event_files(paths)
     con = duckdb.connect(":memory:", config={"threads": max(1, min(4, os.cpu_count() or 1))})
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET parquet_metadata_cache = true")
-    # Views are created against an empty typed lake_events (binding nested views over Parquet
-    # files at creation costs seconds); DuckDB binds views again at query time, so swapping
-    # lake_events for the Parquet files afterwards is all it takes.
     create_settings(con, settings)
     attached = False
     if refresh != "off" and files:

@@ -155,6 +155,7 @@ def compact_lake(*, min_files: int = 2, paths: Paths | None = None) -> dict[str,
             if len(files) < min_files:
                 continue
             con = duckdb.connect(":memory:")
+            con.execute("SET enable_progress_bar = false")
             listing = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
             table = con.execute(
                 f"SELECT * FROM read_parquet({listing}, union_by_name = true) "

@@ -190,6 +190,7 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
     try:
         con = duckdb.connect(":memory:")
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
         con.execute(f"ATTACH '{str(work).replace(chr(39), chr(39) * 2)}' AS rollup")
         root = paths.events
         if rebuild:

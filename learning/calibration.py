@@ -166,11 +166,15 @@ def gather_samples(c: Corpus, threshold: float, blocks: int = 5, holdout_folds: 
     hold_s = Samples.concat(hold_parts)
     target = max(natural_novel, min_novel_share)
     n_t, n_g = time_s.n_queries, hold_s.n_queries
+    # The random folds add mostly known-kind queries: weigh the hold-out (all unseen-kind) queries
+    # so that the whole sample has the target share of unseen-kind requests.
+    mix_novel = float(time_s.novel.mean()) if n_t else 0.0
     if n_g and n_t:
-        w = (target - natural_novel) * n_t / ((1 - target) * n_g) if target > natural_novel else 0.0
+        w = (target - mix_novel) * n_t / ((1 - target) * n_g) if target > mix_novel else 0.0
         hold_s.weight = np.full(n_g, max(w, 1e-3))
     samples = Samples.concat([time_s, hold_s])
-    info = {"time_queries": n_t, "holdout_queries": n_g, "natural_novel_share": round(natural_novel, 4),
+    info = {"time_queries": int((time_s.group == "time").sum()), "random_queries": int((time_s.group == "random").sum()),
+            "holdout_queries": n_g, "natural_novel_share": round(natural_novel, 4),
             "novel_share_used": round(target, 4)}
     return samples, info
 

@@ -53,6 +53,8 @@ SOCKET_FILE = "serve.sock"
 """Default unix socket, inside ``Paths.state``."""
 
 DEFAULT_MAX_BODY = 1024 * 1024
+DISCARD_LIMIT = 16 * 1024 * 1024
+"""A refused body up to this size is read and dropped so the client sees the 413 cleanly."""
 DEFAULT_QUEUE_SIZE = 10_000
 DEFAULT_CACHE_SIZE = 4096
 LATENCY_BUCKETS_MS: tuple[float, ...] = (1, 2, 5, 10, 15, 25, 50, 100, 250, 500, 1000, 5000)
@@ -571,15 +573,10 @@ class Service:
             return None
         if decision.injected and deadline is not None and time.perf_counter() > deadline:
             decision = dataclasses.replace(decision, injected=False, late=True)
+        counter = "advice_late" if decision.late else ("advice_injected" if decision.injected else "advice_withheld")
+        self.metrics.incr(counter)
         self.writer.submit(decision.event_payload(), advice.ADVICE_SOURCE)
-        if decision.late:
-            self.metrics.incr("advice_late")
-            return None
-        if decision.injected:
-            self.metrics.incr("advice_injected")
-            return decision.hook_output()
-        self.metrics.incr("advice_withheld")
-        return None
+        return decision.hook_output() if decision.injected else None
 
     def intake(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         from learning import serve_intake as intake
@@ -741,7 +738,8 @@ class _Handler(BaseHTTPRequestHandler):
         if length < 0:
             raise RequestError(400, "Content-Length is negative")
         if length > self.service.config.max_body_bytes:
-            self.close_connection = True  # do not read a body we refuse
+            self.close_connection = True
+            self._discard(length)
             raise RequestError(413, f"body of {length} bytes exceeds the limit of {self.service.config.max_body_bytes}")
         raw = self.rfile.read(length) if length else b""
         if not raw:
@@ -753,6 +751,19 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict):
             raise RequestError(400, f"body must be a JSON object, got {type(body).__name__}")
         return body
+
+    def _discard(self, length: int) -> None:
+        """Read (and drop) a refused body of moderate size, so the client can read the 413 instead of
+        seeing its connection reset mid-send; a huge one is not worth reading: just close."""
+        if length > DISCARD_LIMIT:
+            return
+        with contextlib.suppress(OSError):
+            remaining = length
+            while remaining > 0:
+                chunk = self.rfile.read(min(65536, remaining))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
 
     # -- verbs -------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - http.server naming

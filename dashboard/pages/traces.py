@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import charts, common, similar
 
+#: The lakehouse's success criteria columns of execution_traces (each a boolean).
 KNOWN_CRITERIA = ("completed", "no_errors", "hooks_succeeded", "quality_gates_passed",
                   "within_performance_thresholds", "no_timeouts", "intelligence_gathered", "user_confirmation")
 
@@ -110,9 +111,6 @@ with tab_time:
 
 with tab_success:
     criteria = {k: bool(summary[k]) for k in KNOWN_CRITERIA if summary.get(k) is not None}
-    for k, v in summary.items():  # criteria this page does not know by name yet
-        if k not in criteria and k not in ("success", "is_subagent") and type(v).__name__ in ("bool", "bool_"):
-            criteria[k] = bool(v)
     verdict = "succeeded" if summary.get("success") else "did not succeed"
     st.markdown(f"This trace **{verdict}** (score {summary.get('success_score', '–')}).")
     if criteria:

@@ -4,7 +4,7 @@
     app.add_middleware(sdk.CorrelationMiddleware, service="billing")
     client = httpx.Client(event_hooks=sdk.event_hooks(service="search"))
     sdk.log_routing_decision("code-reviewer", reason="...", trigger_confidence=0.9)
-    sdk.emit("intelligence", {"intelligence_type": "rag_query", "name": "docs", "results": 4})
+    sdk.report("rag_query", {"name": "docs", "results": 4})      # inside a hook run by `hooklake run`
 
 Every function here is safe to call from production code: it never raises and never blocks
 on the disk for longer than one append.
@@ -22,6 +22,7 @@ from hooks.sdk.context import (
 from hooks.sdk.events import emit, emit_background, flush
 from hooks.sdk.headers import extract, format_traceparent, inject, parse_traceparent
 from hooks.sdk.httpx_hooks import async_event_hooks, event_hooks, instrument
+from hooks.sdk.report import report
 from hooks.sdk.routing import log_routing_decision
 
 __all__ = [
@@ -42,5 +43,6 @@ __all__ = [
     "new_context",
     "new_span_id",
     "parse_traceparent",
+    "report",
     "use_context",
 ]

@@ -14,11 +14,15 @@ from typing import Iterator
 
 import pytest
 
+from datetime import datetime, timezone
+
 from dashboard.demo import DemoConfig
 
 CHROMIUM = "/usr/bin/chromium"
-#: Two weeks of data: enough for readable trends in the screenshots, small enough to build fast.
-BROWSER_CONFIG = DemoConfig(days=14, seed=7, sessions_per_day=6)
+#: The same dataset and folder as tests/dashboard/conftest.py: when both run in one session the
+#: demo lake (capture, ingest, learn) is built once and reused.
+BROWSER_CONFIG = DemoConfig(days=8, seed=11, sessions_per_day=5, end=datetime(2026, 11, 20, 18, 0, tzinfo=timezone.utc))
+SHARED_FOLDER = "shared-demo-lake"
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,8 @@ def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run the browser test")
     from dashboard.firstrun import build_demo_home
 
-    home = tmp_path_factory.mktemp("browser-home")
+    home = tmp_path_factory.getbasetemp() / SHARED_FOLDER
+    home.mkdir(exist_ok=True)
     previous = os.environ.get("HOOKLAKE_HOME")
     os.environ["HOOKLAKE_HOME"] = str(home)
     try:
@@ -54,7 +59,7 @@ def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
             os.environ["HOOKLAKE_HOME"] = previous
     port = _free_port()
     env = {**os.environ, "HOOKLAKE_HOME": str(home)}
-    log = open(home / "dashboard.log", "wb")
+    log = open(tmp_path_factory.mktemp("browser") / "dashboard.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "hooklake", "dashboard", "--no-browser", "--port", str(port), "--host", "127.0.0.1"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -63,7 +68,7 @@ def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"hooklake dashboard exited: {(home / 'dashboard.log').read_text()[-2000:]}")
+            raise RuntimeError(f"hooklake dashboard exited with {proc.returncode}; see {log.name}")
         try:
             with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as resp:
                 if resp.status == 200:

@@ -140,4 +140,4 @@ def test_every_page_in_chromium(dashboard_server) -> None:
 
     TIMINGS.parent.mkdir(parents=True, exist_ok=True)
     TIMINGS.write_text(json.dumps({"measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                   "lake": "demo, 14 days", **timings}, indent=2) + "\n", encoding="utf-8")
+                                   "lake": "demo, 8 days (test fixture)", **timings}, indent=2) + "\n", encoding="utf-8")

@@ -12,9 +12,11 @@ import pytest
 
 from dashboard.demo import DemoConfig
 
-#: A fixed end so the dataset is the same on every run (and every machine).
+#: A fixed end so the dataset is the same on every run (and every machine). The browser test
+#: (tests/browser/conftest.py) uses the same config and folder, so a session builds the lake once.
 FIXTURE_END = datetime(2026, 11, 20, 18, 0, tzinfo=timezone.utc)
-FIXTURE_CONFIG = DemoConfig(days=4, seed=11, sessions_per_day=5, end=FIXTURE_END)
+FIXTURE_CONFIG = DemoConfig(days=8, seed=11, sessions_per_day=5, end=FIXTURE_END)
+SHARED_FOLDER = "shared-demo-lake"
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,9 @@ def build_lake(home: Path, config: DemoConfig, learn: bool = True) -> FixtureLak
 
 @pytest.fixture(scope="session")
 def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> FixtureLake:
-    return build_lake(tmp_path_factory.mktemp("demo-lake"), FIXTURE_CONFIG)
+    home = tmp_path_factory.getbasetemp() / SHARED_FOLDER
+    home.mkdir(exist_ok=True)
+    return build_lake(home, FIXTURE_CONFIG)
 
 
 @pytest.fixture

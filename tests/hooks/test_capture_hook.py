@@ -89,7 +89,7 @@ def test_five_megabyte_payload(hook: Hook, home: Path) -> None:
 
 
 def test_five_megabyte_non_json_keeps_exact_bytes(hook: Hook, home: Path) -> None:
-    raw = bytes(random.Random(7).randrange(256) for _ in range(5 * 1024 * 1024))
+    raw = random.Random(7).randbytes(5 * 1024 * 1024)
     hook.run(raw, home)
     ev = _one_event(home)
     assert ev["defect"] == envelope.DEFECT_INVALID_UTF8

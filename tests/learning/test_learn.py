@@ -14,7 +14,7 @@ from learning import store
 from learning.job import run_learn, set_override
 from learning.patterns import historical
 
-from .helpers import REGEX, T0, UNIT_TESTS, lake_data, traces
+from learning_helpers import REGEX, T0, UNIT_TESTS, lake_data, traces
 
 
 def _current(paths):

@@ -152,3 +152,21 @@ def test_full_queue_drops_without_blocking(monkeypatch):
     gate.set()
     assert results.count(False) >= 7 and writer.dropped == results.count(False)
     assert writer.flush(5)
+
+
+def test_async_client_instrumented(hooklake_home):
+    import asyncio
+
+    async def main(url: str) -> tuple:
+        async with sdk.instrument(httpx.AsyncClient(), service="svc-async") as client:
+            with sdk.use_context(correlation_id="trace-async") as ctx:
+                response = await client.get(f"{url}/ok")
+            return response.status_code, ctx
+
+    with serve(app_with()) as url:
+        status, ctx = asyncio.run(main(url))
+        assert status == 200 and sdk.flush(5)
+    calls = {p["side"]: p for p in spool_payloads(Paths.resolve(hooklake_home))}
+    assert calls["client"]["service"] == "svc-async" and calls["client"]["parent_id"] == ctx.execution_id
+    assert calls["server"]["parent_id"] == calls["client"]["execution_id"]
+    assert {c["correlation_id"] for c in calls.values()} == {"trace-async"}

@@ -250,7 +250,7 @@ def test_advice_ready_after_the_hooks_deadline_is_logged_as_not_injected(paths):
                                  config=serve.ServiceConfig(advice=AdviceSettings(holdout_share=0.0, timeout_ms=150)))
     try:
         code, out, _err, ms = run_hook(paths.state, PROMPT)
-        _wait_for(lambda: len(events) == 1)
+        _wait_for(lambda: len(events) == 1, timeout=15)
         assert running.service.metrics.snapshot()["advice_late"] == 1
     finally:
         running.stop()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -13,8 +13,6 @@ REPO = Path(__file__).resolve().parents[2]
 def run_wrapped(runner: list[str], args: list[str], payload: dict | bytes | None = None, env: dict | None = None,
                 timeout: float = 60) -> subprocess.CompletedProcess:
     data = payload if isinstance(payload, bytes) else json.dumps(payload or {}).encode()
-    import os
-
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([*runner, *args], input=data, capture_output=True, env=full_env, timeout=timeout)
 
