@@ -10,7 +10,8 @@ machine noise hits all variants alike. Variants:
 * ``python fallback`` -- hooks/capture.py under ``python -S -I`` (used when no C compiler);
 * ``cat >> file``     -- ``cat`` appending stdin to a file: the floor for "a process that
   appends stdin somewhere";
-* ``python3 -c pass`` -- the bare cost of starting an interpreter;
+* ``python3 -c pass`` -- the bare cost of starting an interpreter (this Python, the one the
+  fallback hook runs on);
 * ``native via bash -c`` -- the installed command string run through ``bash -c``, the way
   Claude Code runs command hooks (adds a shell start-up that no hook can avoid).
 
@@ -61,7 +62,10 @@ def payload(size: int = 2048) -> bytes:
     text = (CONTENT * (size // len(CONTENT) + 1))[: max(0, size - empty - 40)]
     base["tool_input"]["content"] = text
     data = json.dumps(base).encode()
-    while len(data) < size:  # escapes make the exact size hard to hit in one step
+    while len(data) > size:  # escaped newlines make the exact size hard to hit in one step
+        base["tool_input"]["content"] = base["tool_input"]["content"][:-1]
+        data = json.dumps(base).encode()
+    while len(data) < size:
         base["tool_input"]["content"] += "#"
         data = json.dumps(base).encode()
     return data
@@ -87,7 +91,8 @@ def main() -> int:
         home_native, home_python, home_bash = tmpdir / "native", tmpdir / "python", tmpdir / "bash"
         binary = native.build(Paths.resolve(tmpdir / "build"))
         cat_target = tmpdir / "cat.jsonl"
-        python3 = shutil.which("python3") or sys.executable
+        # The interpreter itself, not a launcher shim (pyenv shims add a bash script per call).
+        python3 = os.path.realpath(sys.executable)
         bash = shutil.which("bash") or "/bin/sh"
         native_cmd = native.CaptureHook("native", (str(binary), "--home", str(home_bash))).command
         variants: dict[str, dict] = {
@@ -148,6 +153,7 @@ def main() -> int:
         "payload_bytes": len(data),
         "events_per_variant": n,
         "cpu_count": os.cpu_count(),
+        "python": os.path.realpath(sys.executable),
         "loadavg_1m": round(os.getloadavg()[0], 2),
         "rows": rows,
         "ratios": ratios,

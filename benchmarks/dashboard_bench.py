@@ -152,8 +152,9 @@ def main(argv: list[str] | None = None) -> int:
 
         def search() -> None:
             text = rng.choice(texts) + f" #{rng.randint(0, 10**6)}"  # defeat any answer cache
-            router.match(text, {}, k=10)
-            router.route(text, {}, log=False)
+            vector = router.embed(text)  # as the Patterns page does: one embedding for both
+            router.match(text, {}, k=10, vector=vector)
+            router.route(text, {}, log=False, vector=vector)
 
         results["pattern_search"] = timed(search, max(repeat, 20))
         results["pattern_search"]["patterns"] = router.pattern_count

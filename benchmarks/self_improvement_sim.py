@@ -148,7 +148,7 @@ KINDS: tuple[Kind, ...] = (
     ),
 )
 
-P_BEST, P_OK, P_OTHER, P_GENERAL = 0.95, 0.55, 0.15, 0.40
+P_BEST, P_OK, P_OTHER, P_GENERAL = 0.95, 0.30, 0.05, 0.25
 
 
 def success_probability(kind: Kind, agent: str) -> float:
@@ -298,6 +298,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     (root / "user").mkdir()
     project = root / "project"
     write_agents(project)
+    if args.min_confidence is not None:
+        # The user-facing override of the calibrated threshold ([learning] min_confidence).
+        (root / "home").mkdir(parents=True, exist_ok=True)
+        (root / "home" / "config.toml").write_text(f"[learning]\nmin_confidence = {args.min_confidence}\n")
 
     from hooklake.paths import Paths
     from learning.embeddings import Embedder
@@ -409,10 +413,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="4 rounds of 40 requests")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--per-round", type=int, default=None)
-    parser.add_argument("--explore", type=float, default=0.3, help="share of non-learned requests sent to a random agent")
+    parser.add_argument("--explore", type=float, default=0.15, help="share of non-learned requests sent to a random agent")
     parser.add_argument("--holdout", type=float, default=0.1, help="share of learned routes held out (A/B)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--min-confidence", type=float, default=None,
+                        help="route by a learned pattern from this confidence up (default: the calibrated threshold)")
     args = parser.parse_args()
     if args.rounds is None:
         args.rounds = 4 if args.quick else 10

@@ -9,6 +9,11 @@ share of requests are cache hits as with real traffic (a team repeats itself); `
 makes every prompt unique (nothing cached: the model and index path every time).
 
     python benchmarks/serve_load.py [--quick] [--home DIR] [--rate 200] [--duration 60] [--distinct 500]
+    python benchmarks/serve_load.py --synthetic 100000 [...]
+
+``--synthetic N``: instead of a learned home, the service process holds the real Router over an
+index of N synthetic pattern vectors (built by benchmarks/learning_latency.py's code, the same FAISS
+index kinds as ``hooklake learn``), to measure the service at a pattern count no test lake has.
 """
 
 from __future__ import annotations
@@ -60,13 +65,46 @@ def pct(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))], 2)
 
 
-def start_service(home: Path, tcp: bool) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+def serve_synthetic(n: int) -> int:
+    """Child-process mode: the real service and Router over N synthetic patterns."""
+    import torch
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from learning_latency import build_pattern_set
+
+    from hooklake.paths import Paths
+    from hooklake.settings import load_settings
+    from learning import serve
+    from learning.embeddings import Embedder
+    from learning.intent import IntentClassifier
+    from learning.matcher import Scorer
+    from learning.router import Router
+
+    torch.set_num_threads(1)
+    paths = Paths.resolve()
+    settings = load_settings()
+    embedder = Embedder()
+    pset, info = build_pattern_set(n, embedder.dimension, settings.learning.ivf_threshold, settings.learning.nprobe)
+    scorer = Scorer("fitted", {"semantic": 0.3, "keyword": 1.9, "intent": 2.1, "context": -0.1, "historical": -2.0,
+                               "margin": 11.0}, -2.0, [0.0, 1.0], [0.0, 1.0], 0.9, True)
+    state = {"version": f"synthetic-{n}", "pset": pset, "scorer": scorer, "intent": IntentClassifier.build(embedder),
+             "row_of": {f"pat_{i:012x}": i for i in range(n)}, "manifest": info}
+    router = Router(paths, settings, embedder, state)
+    holder = serve.RouterHolder(paths, loader=lambda p, prev: router)
+    running = serve.start_server(paths, holder=holder, background=False)
+    serve.serve_forever(running)
+    return 0
+
+
+def start_service(home: Path, tcp: bool, synthetic: int | None = None) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     env = {**os.environ, "HOOKLAKE_HOME": str(home)}
     state_file = home / "state" / "serve.json"
     state_file.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "hooklake", "serve"] + (["--port", "0"] if tcp else [])
+    if synthetic:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-synthetic", str(synthetic)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"hooklake serve exited: {proc.stderr.read() if proc.stderr else ''}")
@@ -94,7 +132,16 @@ def main() -> int:
     parser.add_argument("--tcp", action="store_true", help="use loopback TCP with the bearer token")
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--synthetic", type=int, default=None, metavar="N",
+                        help="serve a Router over N synthetic patterns instead of a learned home")
+    parser.add_argument("--serve-synthetic", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_synthetic:
+        return serve_synthetic(args.serve_synthetic)
+    if args.synthetic and not args.home:
+        import tempfile
+
+        args.home = tempfile.mkdtemp(prefix="hooklake-serve-load-")
     if not args.home:
         raise SystemExit("pass --home (a hooklake home that has run `hooklake learn`) or set HOOKLAKE_HOME")
     duration = args.duration if args.duration is not None else (10.0 if args.quick else 60.0)
@@ -103,7 +150,7 @@ def main() -> int:
     pool = [prompt(rng) for _ in range(args.distinct)] if args.distinct > 0 else []
 
     t0 = time.perf_counter()
-    proc, state = start_service(home, args.tcp)
+    proc, state = start_service(home, args.tcp, args.synthetic)
     startup_s = time.perf_counter() - t0
     try:
         # Warm-up: a few requests so the first model call is not in the figures.

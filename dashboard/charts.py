@@ -92,6 +92,9 @@ def rate_bars(frame: pd.DataFrame, key: str, rate: str, volume: str, title: str,
     )
 
 
+_FAILED = "indexof(['error', 'interrupted', 'timeout'], datum.status) >= 0"
+
+
 def _text(value: Any) -> str:
     """A cell as text; None / NaN / NA become ''."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -134,6 +137,10 @@ def waterfall(spans: pd.DataFrame, events: pd.DataFrame | None = None) -> alt.Ch
             "error": _text(span.error_message)[:300],
         })
     frame = pd.DataFrame(rows)
+    if not frame.empty:  # keep millisecond spans visible next to minute-long ones
+        visible = max(1.0, (frame["end_ms"].max() - frame["start_ms"].min()) * 0.004)
+        shortest = frame["start_ms"] + visible
+        frame["end_ms"] = frame["end_ms"].where(frame["end_ms"] >= shortest, shortest)
     layers = []
     order = list(frame["row"]) if not frame.empty else []
     if events is not None and not events.empty:
@@ -160,9 +167,9 @@ def waterfall(spans: pd.DataFrame, events: pd.DataFrame | None = None) -> alt.Ch
                 x=alt.X("start_ms:Q", title="milliseconds since the prompt"),
                 x2="end_ms:Q",
                 color=alt.Color("category:N", scale=alt.Scale(domain=list(CATEGORY_COLORS), range=list(CATEGORY_COLORS.values())),
-                                legend=alt.Legend(orient="top", title=None)),
-                stroke=alt.condition("datum.status != 'ok'", alt.value("#E4572E"), alt.value(None)),
-                strokeWidth=alt.condition("datum.status != 'ok'", alt.value(2), alt.value(0)),
+                                legend=alt.Legend(orient="top", title=None, symbolStrokeWidth=0)),
+                stroke=alt.condition(_FAILED, alt.value("#E4572E"), alt.value(None)),
+                strokeWidth=alt.condition(_FAILED, alt.value(2.5), alt.value(0)),
                 tooltip=["label:N", "category:N", "status:N", alt.Tooltip("duration_ms:Q", format=",.0f"),
                          alt.Tooltip("start_ms:Q", title="starts at (ms)", format=",.0f"), "error:N"],
             )

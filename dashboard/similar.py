@@ -82,6 +82,46 @@ def route(text: str) -> dict[str, Any]:
     return as_dict(answer)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _search(version: str, text: str, k: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    r = router()
+    with _LOCK:
+        vector = r.embed(text)  # one embedding serves both the matches and the routing decision
+        matches = r.match(text, {}, k=k, min_confidence=None, vector=vector)
+        decision = r.route(text, {}, log=False, vector=vector)
+    return [as_dict(m) for m in matches], as_dict(decision)
+
+
+def search(text: str, k: int = 10) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Top ``k`` matches (score components, explanation) and the router's decision for ``text``."""
+    version = index_version()
+    router()  # NoIndex when there is nothing to search
+    return _search(version or "", text, k)
+
+
+def replay_plan(pattern: dict[str, Any]) -> dict[str, Any] | None:
+    """The seed's ReplayPlan for a learned pattern row (agent, hook plan, endpoints, expectations)."""
+    try:
+        from learning.replay import plan_for
+    except ImportError:
+        return None
+    row = {k: (list(v) if hasattr(v, "tolist") and not isinstance(v, str) else v) for k, v in pattern.items()}
+    row = {k: (None if not isinstance(v, (list, str)) and _missing(v) else v) for k, v in row.items()}
+    try:
+        return as_dict(plan_for(row))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _missing(value: Any) -> bool:
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def render_similar(prompt: str, exclude: str | None = None, k: int = 5) -> None:
     """Similar traces: the prompt's best-matching learned patterns and the traces they came from."""
     if not prompt.strip():

@@ -101,10 +101,17 @@ def project_settings_path(project: str | os.PathLike[str] | None) -> Path:
     return base / ".claude" / "settings.json"
 
 
+def _existing_project(project: str | None) -> Path:
+    path = project_settings_path(project)
+    if not path.parent.parent.is_dir():
+        raise HooklakeError(f"project folder {path.parent.parent} does not exist; pass an existing folder to --project")
+    return path
+
+
 def target_path(project: str | None = None, user: bool = False) -> Path:
     if user and project is not None:
         raise HooklakeError("choose either --user or --project DIR, not both")
-    return user_settings_path() if user else project_settings_path(project)
+    return user_settings_path() if user else _existing_project(project)
 
 
 # ------------------------------------------------------------------------- reading JSON
@@ -410,12 +417,16 @@ def uninstall(target: Path, paths: Paths | None = None) -> InstallResult:
     removed = owned_commands(settings, owns)
     result = strip_owned(settings, owns, drop_empty_hooks_key=record.get("created_hooks_key", True))
     notes: list[str] = []
-    if "wrap_existing" in record.get("features", []):
-        try:
-            wrapper = importlib.import_module("hooks.wrap_existing")
-        except ImportError:
-            wrapper = None
-        unwrap = getattr(wrapper, "unwrap_existing_hooks", None)
+    try:
+        wrapper = importlib.import_module("hooks.wrap_existing")
+    except ImportError:
+        wrapper = None
+    unwrap = getattr(wrapper, "unwrap_hooks", None) or getattr(wrapper, "unwrap_existing_hooks", None)
+    list_wrapped = getattr(wrapper, "wrapped_commands", None)
+    wrapped_here = "wrap_existing" in record.get("features", []) or (
+        not record and callable(list_wrapped) and bool(list_wrapped(result))
+    )
+    if wrapped_here:
         if callable(unwrap):
             result = unwrap(result)
         else:

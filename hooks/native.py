@@ -87,12 +87,17 @@ def build(paths: Paths | None = None, *, force: bool = False) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=paths.bin)
     os.close(fd)
     try:
-        proc = subprocess.run(
-            [compiler, *CFLAGS, "-o", tmp, str(SOURCE)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        # A static binary starts ~0.3 ms faster (no dynamic loader); not every platform can
+        # link one (macOS cannot), so fall back to a normal build.
+        for extra in (["-static"], []):
+            proc = subprocess.run(
+                [compiler, *CFLAGS, *extra, "-o", tmp, str(SOURCE)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            if proc.returncode == 0:
+                break
         if proc.returncode != 0:
             raise HooklakeError(
                 f"compiling {SOURCE} with {compiler} failed (exit {proc.returncode}):\n"
@@ -138,15 +143,24 @@ def capture_hook(paths: Paths | None = None, mode: str = "auto", source: str = "
 
 
 def is_capture_command(command: str) -> bool:
-    """True when a settings.json command runs a hooklake capture hook (native or Python)."""
+    """True when a settings.json command runs a hooklake capture hook (native or Python).
+
+    Native: the program is ``hooklake-capture-<hash>``. Python: an interpreter run with
+    ``-S -I`` on ``hooks/capture.py`` with ``--home``, exactly as :func:`python_hook` writes it,
+    so a user's own ``hooks/capture.py`` script is never mistaken for hooklake's.
+    """
     try:
         words = shlex.split(command)
     except ValueError:
         return False
-    for word in words[:4]:
-        name = os.path.basename(word)
-        if name.startswith(BINARY_PREFIX) or name == "hooklake-capture":
-            return True
-        if name == "capture.py" and os.path.basename(os.path.dirname(word)) == "hooks":
-            return True
-    return False
+    if not words:
+        return False
+    if os.path.basename(words[0]).startswith(BINARY_PREFIX):
+        return True
+    return (
+        len(words) >= 4
+        and words[1:3] == ["-S", "-I"]
+        and os.path.basename(words[3]) == "capture.py"
+        and os.path.basename(os.path.dirname(words[3])) == "hooks"
+        and "--home" in words[4:]
+    )

@@ -1,8 +1,9 @@
 """Append events to the spool: the Python capture path and the API for programmatic producers.
 
 Standard library only, and nothing imported at module level beyond ``os``, ``sys``, ``time``,
-``json`` and ``hooks.envelope``: the fallback capture hook (``hooks/capture.py``, run with
-``python -S -I``) imports this module for every hook event.
+``_json`` and ``hooks.envelope``: the fallback capture hook (``hooks/capture.py``, run with
+``python -S -I``) imports this module for every hook event, so even ``json`` (which pulls in
+``re``) is only imported when a payload turns out to be invalid or on the producer API path.
 
 Two entry points, both of which never raise into the caller:
 
@@ -22,13 +23,16 @@ that is not a UTF-8 JSON object, ``"defect"`` and ``"raw_b64"`` with the exact r
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from typing import Any
 
 from hooks import envelope as _env
+
+try:  # the C scanner behind json.loads, without importing json (and re, enum, ...) up front
+    from _json import make_scanner as _make_scanner
+except ImportError:  # pragma: no cover - interpreters without the _json accelerator
+    _make_scanner = None
 
 # Folder layout below the home folder. Must match hooklake/paths.py (a test compares them);
 # duplicated so the capture hook never imports more than it needs.
@@ -96,7 +100,7 @@ def default_home() -> str:
     return os.path.join(xdg, "hooklake")
 
 
-def _where(paths: Any) -> _Where:
+def _where(paths: object) -> _Where:
     """Accept a ``hooklake.paths.Paths``, a home folder (str / PathLike) or ``None``."""
     if paths is None:
         return _Where.from_home(default_home())
@@ -131,11 +135,50 @@ def host_name() -> str:
     return sanitize_name(node, "unknown")
 
 
-def _reject_constant(name: str) -> Any:
+def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
-def _too_deep(obj: Any, limit: int) -> bool:
+class _StrictContext:
+    """What ``_json.make_scanner`` reads: strict strings, numbers checked but not converted."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = len
+    parse_int = len
+    parse_constant = staticmethod(_reject_constant)
+    memo: dict = {}
+
+
+_scan = _make_scanner(_StrictContext()) if _make_scanner is not None else None
+
+
+def _parse(text: str) -> object:
+    """``json.loads(text)`` with NaN/Infinity rejected and numbers left unconverted.
+
+    Raises ValueError (or RecursionError) when ``text`` is not exactly one JSON value.
+    """
+    if _scan is not None:
+        start = len(text) - len(text.lstrip(" \t\n\r"))
+        try:
+            obj, end = _scan(text, start)
+        except (ValueError, RecursionError):
+            raise
+        except Exception:
+            # StopIteration, or SystemError: the scanner builds its error from json.decoder,
+            # which is not imported yet. Let json.loads give the verdict on this (bad) input.
+            pass
+        else:
+            if text[end:].strip(" \t\n\r"):
+                raise ValueError("extra data after the JSON value")
+            return obj
+    import json
+
+    return json.loads(text, parse_int=len, parse_float=len, parse_constant=_reject_constant)
+
+
+def _too_deep(obj: object, limit: int) -> bool:
     stack = [(obj, 1)]
     while stack:
         node, depth = stack.pop()
@@ -162,7 +205,7 @@ def classify(raw: bytes) -> str | None:
     except UnicodeDecodeError:
         return _env.DEFECT_INVALID_UTF8
     try:
-        obj = json.loads(text, parse_int=len, parse_float=len, parse_constant=_reject_constant)
+        obj = _parse(text)
     except (ValueError, RecursionError):
         return _env.DEFECT_INVALID_JSON
     if isinstance(obj, (dict, list)) and text.count("{") + text.count("[") > MAX_DEPTH:
@@ -260,7 +303,7 @@ def _append_line(where: _Where, line: bytes, captured_ns: int, host: str, compon
             log_capture_error(where, f"closing spool file failed: {path}: {exc.strerror}", component)
 
 
-def capture_bytes(raw: bytes, source: str = _env.SOURCE_CLAUDE_CODE, paths: Any = None) -> str | None:
+def capture_bytes(raw: bytes, source: str = _env.SOURCE_CLAUDE_CODE, paths: object = None) -> str | None:
     """Spool one hook payload given as raw bytes (any bytes, any size); return its event id.
 
     Returns ``None`` when capture is switched off or the line could not be written (the
@@ -290,7 +333,7 @@ def capture_bytes(raw: bytes, source: str = _env.SOURCE_CLAUDE_CODE, paths: Any 
         return None
 
 
-def append_event(payload: dict, source: str, paths: Any = None) -> str | None:
+def append_event(payload: dict, source: str, paths: object = None) -> str | None:
     """Spool one event produced in-process (SDK, wrapper, importer, router, demo).
 
     ``payload`` must be a JSON-serialisable dict (no NaN/Infinity); it is stored as the
@@ -308,6 +351,8 @@ def append_event(payload: dict, source: str, paths: Any = None) -> str | None:
         if not isinstance(payload, dict):
             log_capture_error(where, f"payload is a {type(payload).__name__}, not a dict; event dropped", component)
             return None
+        import json
+
         try:
             body = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
             data = body.encode("utf-8")

@@ -21,8 +21,8 @@ a superset of the exact rules for keys spelled in lower case, UPPER case, Capita
 camelCase (``password``, ``PASSWORD``, ``Password``, ``apiKey``) with ``_``, ``-``, ``.`` or
 space between words. Known gaps of the prefilter (the exact rules would catch them, but the
 line never reaches them unless something else on it looks secret): a key in a freak mixed case
-such as ``pAsSwOrD``, and a key that *starts* with a secret name after punctuation
-(``_password_hash``).
+such as ``pAsSwOrD``, a key that *starts* with a secret name after punctuation
+(``_password_hash``), and a key written with a space before its colon (``"password" :``).
 Value patterns are matched on decoded strings by the exact path; the prefilter looks for their
 fixed parts, which survive JSON escaping (the only characters JSON escapes are quotes,
 backslashes and control characters).
@@ -100,10 +100,13 @@ class ValuePattern:
     prefilter: str
     needles: tuple[str, ...]
     """Lower-case substrings one of which every match contains: a cheap test before the regex."""
+    requires: str = ""
+    """A lower-case substring every match also contains."""
 
 
-def _vp(name: str, needles: tuple[str, ...], regex: str, prefilter: str, flags: int = 0) -> ValuePattern:
-    return ValuePattern(name, re.compile(regex, flags), prefilter, needles)
+def _vp(name: str, needles: tuple[str, ...], regex: str, prefilter: str, flags: int = 0,
+        requires: str = "") -> ValuePattern:
+    return ValuePattern(name, re.compile(regex, flags), prefilter, needles, requires)
 
 
 VALUE_PATTERNS: tuple[ValuePattern, ...] = (
@@ -112,7 +115,7 @@ VALUE_PATTERNS: tuple[ValuePattern, ...] = (
         r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY", re.DOTALL),
     _vp("anthropic", ("sk-ant-",), r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}", r"sk-ant-"),
     _vp("openai", ("sk-",), r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", r"sk-[A-Za-z0-9_-]{20}"),
-    _vp("github", ("gh", "github_pat_"), r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})",
+    _vp("github", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})",
         r"gh[pousr]_[A-Za-z0-9]{30}|github_pat_"),
     _vp("slack", ("xox",), r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}", r"xox[abposr]-"),
     _vp("google_api_key", ("aiza",), r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}", r"AIza"),
@@ -130,7 +133,7 @@ VALUE_PATTERNS: tuple[ValuePattern, ...] = (
         r"(?i)\b[A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|ACCESS_KEY)\s*=\s*[\"']?"
         r"(?P<secret>(?!\[REDACTED\])[^\s\"'&;|]{4,})",
         r"(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|ACCESS_KEY|password|passwd|secret|token|api_key|apikey"
-        r"|access_key|Password|Secret|Token)\s*="),
+        r"|access_key|Password|Secret|Token)\s*=", requires="="),
 )
 
 
@@ -203,7 +206,7 @@ class Redactor:
         count = 0
         lowered = text.lower()
         for vp in VALUE_PATTERNS:
-            if not any(needle in lowered for needle in vp.needles):
+            if not any(needle in lowered for needle in vp.needles) or (vp.requires and vp.requires not in lowered):
                 continue
             text, n = vp.regex.subn(_replace_secret, text)
             count += n
@@ -258,7 +261,7 @@ class Redactor:
             prefix_spellings |= _spellings(_KEY_WORDS[name])
         suffix_alt = "|".join(re.escape(s) for s in sorted(suffix_spellings, key=len, reverse=True))
         prefix_alt = "|".join(re.escape(s) for s in sorted(prefix_spellings, key=len, reverse=True))
-        parts.append(f'(?:{suffix_alt})"\\s*:')
+        parts.append(f'(?:{suffix_alt})":')  # literal only: fast; `"key" :` with a space is not seen
         parts.append(f'"(?:{prefix_alt})')
         parts.extend(vp.prefilter for vp in VALUE_PATTERNS)
         for name in self.extra_key_names:

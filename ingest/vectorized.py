@@ -24,7 +24,6 @@ ENVELOPE_PATHS: tuple[str, ...] = (
     env_format.FIELD_HOST,
     env_format.FIELD_DEFECT,
     env_format.FIELD_RAW_B64,
-    env_format.FIELD_PAYLOAD,
 )
 
 #: Payload paths read by the extraction (besides the fields the pydantic checks need).
@@ -59,21 +58,20 @@ class Extraction:
             if name not in payload_paths:
                 payload_paths.append(name)
         self.index: dict[str, int] = {}
-        paths: list[str] = []
-        for name in ENVELOPE_PATHS:
-            self.index["env." + name] = len(paths) + 1
-            paths.append(f"$.{name}")
-        for name in payload_paths:
-            self.index[name] = len(paths) + 1
-            paths.append("$.payload." + ".".join(f'"{part}"' for part in name.split(".")))
-        self.paths = paths
+        self.env_paths = [f"$.{name}" for name in ENVELOPE_PATHS]
+        for i, name in enumerate(ENVELOPE_PATHS):
+            self.index["env." + name] = i + 1
+        self.payload_paths = []
+        for i, name in enumerate(payload_paths):
+            self.index[name] = i + 1
+            self.payload_paths.append("$." + ".".join(f'"{part}"' for part in name.split(".")))
 
     def f(self, name: str) -> str:
         """The JSON fragment (text) of a payload field, NULL when absent."""
-        return f"e[{self.index[name]}]"
+        return f"b[{self.index[name]}]"
 
     def env(self, name: str) -> str:
-        return f"e[{self.index['env.' + name]}]"
+        return f"h[{self.index['env.' + name]}]"
 
     # --- typed readers, mirroring ingest.normalize -------------------------------------
     # A JSON fragment's type is read from its first character (no second parse): '"' string,
@@ -197,11 +195,16 @@ class Extraction:
     # --- the statements -----------------------------------------------------------------
 
     def parse_sql(self, lines_relation: str) -> str:
-        """Fill table ``pre`` (:data:`PRE_TABLE_TYPES`) from ``lines_relation(line, seq, slow)``.
+        """Fill table ``pre`` (:data:`PRE_TABLE_TYPES`) from ``lines_relation(seq, slow, head, body)``.
+
+        ``body`` is the payload's bytes exactly as in the spool line and ``head`` the line up to and
+        including ``"payload":`` (see ``compactor._split_lines``): when both parse, the line is
+        ``head + body + "}"``, so the payload is kept verbatim without re-serialising it.
 
         Only rows the SQL fully understands land in ``pre``; the caller sends every other line
         (``slow`` ones, invalid JSON, unexpected envelope) through the Python path."""
-        paths = "[" + ", ".join(_q(p) for p in self.paths) + "]"
+        env_paths = "[" + ", ".join(_q(p) for p in self.env_paths) + "]"
+        payload_paths = "[" + ", ".join(_q(p) for p in self.payload_paths) + "]"
         env_ok = " AND ".join(
             [
                 f"{self.env(env_format.FIELD_VERSION)} = '{env_format.FORMAT_VERSION}'",
@@ -214,7 +217,7 @@ class Extraction:
                 f"{self.is_string(self.env(env_format.FIELD_HOST))}",
                 f"({self.env(env_format.FIELD_DEFECT)} IS NULL OR {self.env(env_format.FIELD_DEFECT)} = 'null')",
                 f"({self.env(env_format.FIELD_RAW_B64)} IS NULL OR {self.env(env_format.FIELD_RAW_B64)} = 'null')",
-                f"starts_with({self.env(env_format.FIELD_PAYLOAD)}, '{{')",
+                "starts_with(body, '{')",
             ]
         )
         all_ok = " AND ".join(self.field_ok(name) for name in self.checks)
@@ -233,13 +236,15 @@ class Extraction:
         return f"""
 CREATE OR REPLACE TEMP TABLE pre ({columns});
 CREATE OR REPLACE TEMP TABLE parsed AS
-    SELECT seq, CAST(try(json_extract(line, {paths})) AS VARCHAR[]) AS e
+    SELECT seq, body,
+        CAST(try(json_extract(head || '0}}', {env_paths})) AS VARCHAR[]) AS h,
+        CAST(try(json_extract(body, {payload_paths})) AS VARCHAR[]) AS b
     FROM {lines_relation} WHERE NOT slow;
 INSERT INTO pre BY NAME
 WITH checked AS (
-    SELECT seq, e FROM parsed WHERE e IS NOT NULL AND {env_ok}
+    SELECT seq, h, b, body FROM parsed WHERE h IS NOT NULL AND b IS NOT NULL AND {env_ok}
 ), named AS (
-    SELECT seq, e,
+    SELECT seq, h, b, body,
         {decoded}
     FROM checked
 ), typed AS (
@@ -289,7 +294,7 @@ SELECT
     coalesce({self.as_integer('input_tokens')}, {self.as_integer('usage.input_tokens')}) AS input_tokens,
     coalesce({self.as_integer('output_tokens')}, {self.as_integer('usage.output_tokens')}) AS output_tokens,
     {self.as_number('cost_usd')} AS cost_usd,
-    {self.env(env_format.FIELD_PAYLOAD)} AS payload,
+    body AS payload,
     0 AS redactions,
     {bad_fields} AS bad_fields
 FROM kinded
@@ -382,4 +387,4 @@ def output_select(ingest_id: str, date: str) -> str:
         else:
             canonical.append(f"p.{name}")
     cols = ", ".join(canonical)
-    return f"SELECT {cols} FROM pre p JOIN keys k USING (seq) WHERE k.date = {_q(date)} ORDER BY p.seq"
+    return f"SELECT {cols} FROM pre p JOIN keys k USING (seq) WHERE k.date = {_q(date)}"

@@ -99,10 +99,12 @@ def list_traces(con: Any, *, session: str | None = None, since: Any = None, stat
 
 
 def _cmd_traces(args: argparse.Namespace) -> int:
-    from lakehouse.connect import connect
+    from lakehouse.connect import connect, connect_rollup
 
     since = _since(args.since) if args.since else None
-    con = connect(learning=False)
+    con = None if args.status else connect_rollup()
+    if con is None:
+        con = connect(learning=False)
     rows = list_traces(con, session=args.session, since=since, status=args.status, limit=args.limit,
                        include_subagents=args.all)
     if args.json:

@@ -192,7 +192,7 @@ def apply_views(con: Any, directory: Path = VIEWS_DIR, skip: frozenset[str] = fr
 
 #: Intermediate views computed once into temporary tables when views are evaluated in-memory
 #: (rollup refresh, or ``refresh="off"``): later views read them many times.
-STAGES: tuple[str, ...] = ("events", "trace_events", "tool_calls_base", "subagent_links", "trace_facts")
+STAGES: tuple[str, ...] = ("trace_events", "tool_calls_base", "subagent_links", "trace_facts")
 
 
 def materialise_stages(con: Any) -> None:
@@ -242,8 +242,8 @@ def connect(
 ) -> Any:
     """A DuckDB connection with every lakehouse view (and learning's) bound to the lake.
 
-    ``read_only``: the lake is never written by this connection; with ``read_only=False`` the
-    connection may also create tables of its own (it is in-memory either way).
+    ``read_only``: kept for the documented signature; the connection is an in-memory database in
+    either case and never writes the lake (only the rollup cache under the state folder changes).
     ``refresh``: ``"auto"`` brings the rollup cache up to date when the lake changed (skipped if
     another process holds its lock), ``"never"`` uses it only when already current, ``"off"``
     ignores it (every view computes from the Parquet files).
@@ -282,6 +282,28 @@ def connect(
         folder = _learning_views_dir()
         if folder is not None:
             apply_views(con, folder)
+    return con
+
+
+def connect_rollup(home: str | os.PathLike[str] | None = None, *, settings: Any = None) -> Any | None:
+    """A light connection for point lookups: just the current rollup (attached as ``rollup``) and
+    ``lakehouse_settings``, no views. Refreshes the rollup if the lake changed; None when it cannot
+    be made current (then use :func:`connect`). ``hooklake traces`` uses it to start fast."""
+    import duckdb
+
+    from lakehouse import rollup as rollup_mod
+
+    paths = Paths.resolve(home)
+    files = list_event_files(paths)
+    if not files:
+        return None
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    create_settings(con, settings)
+    if not rollup_mod.attach_if_current(con, paths, files, refresh=True):
+        con.close()
+        return None
     return con
 
 

@@ -147,27 +147,38 @@ def compact_lake(*, min_files: int = 2, paths: Paths | None = None) -> dict[str,
     import duckdb
     import pyarrow.parquet as pq
 
+    from ingest.schema import arrow_schema
+
     paths = paths if paths is not None else Paths.resolve()
     started = time.monotonic()
     report = {"partitions": 0, "files_before": 0, "files_after": 0, "rows": 0}
+    replaced: dict[str, list[str]] = {}
     with maintenance_lock(paths):
         for name, files in _partitions(paths).items():
             if len(files) < min_files:
                 continue
             con = duckdb.connect(":memory:")
             con.execute("SET enable_progress_bar = false")
+            con.execute("SET TimeZone = 'UTC'")
             listing = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
-            table = con.execute(
-                f"SELECT * FROM read_parquet({listing}, union_by_name = true) "
+            query = (
+                f"SELECT * FROM read_parquet({listing}, union_by_name = true, hive_partitioning = false) "
                 "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY captured_at, ingest_id) = 1 "
                 "ORDER BY correlation_id NULLS LAST, event_time, event_id"
-            ).fetch_arrow_table()
+            )
+            rel = con.sql(query)
+            # DuckDB 2 names it to_arrow_table, 1.x arrow()
+            table = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
+            schema = arrow_schema()
+            if table.schema.names == schema.names:
+                table = table.cast(schema)
             con.close()
             before = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
             target = paths.events / name / f"part-compact-{uuid.uuid4().hex[:12]}.parquet"
             _write_verified(table, target)
             for f in files:
                 f.unlink()
+            replaced[str(target.relative_to(paths.events))] = [str(f.relative_to(paths.events)) for f in files]
             _fsync_dir(paths.events / name)
             report["partitions"] += 1
             report["files_before"] += len(files)
@@ -175,6 +186,11 @@ def compact_lake(*, min_files: int = 2, paths: Paths | None = None) -> dict[str,
             report["rows"] += table.num_rows
             report.setdefault("duplicates_removed", 0)
             report["duplicates_removed"] += before - table.num_rows
-    _refresh_rollup(paths)
+    from lakehouse.rollup import replace_files
+
+    # Same events, new files: the rollup only needs its file registry updated (no recomputation).
+    report["rollup_registry_swapped"] = replace_files(paths, replaced)
+    if not report["rollup_registry_swapped"]:
+        _refresh_rollup(paths)
     report["seconds"] = round(time.monotonic() - started, 2)
     return report

@@ -201,28 +201,86 @@ class TraceDetail:
 
 
 def trace_detail(con: "duckdb.DuckDBPyConnection", correlation_id: str) -> TraceDetail:
-    """Assemble one trace for display: summary, subagent tree, waterfall spans, raw events, routing."""
-    summary = _first_row(run(con, "trace_summary", correlation_id=correlation_id))
-    try:
-        tree = run(con, "trace_tree", correlation_id=correlation_id)
-    except QueryUnavailable:
-        import pandas as pd
+    """One trace for display, from the lakehouse's trace assembly (``lakehouse.traces``).
 
-        tree = pd.DataFrame({"correlation_id": [correlation_id], "parent_correlation_id": [None],
-                             "parent_tool_use_id": [None], "agent_type": [None], "depth": [0]})
-    ids = [str(x) for x in tree["correlation_id"].tolist()]
-    spans = run(con, "trace_spans", ids=ids)
-    depth = dict(zip(tree["correlation_id"], tree["depth"]))
-    if not spans.empty:
-        spans["depth"] = [int(depth.get(c, 0)) for c in spans["correlation_id"]]
-    else:
-        spans["depth"] = []
-    events = run(con, "trace_events", ids=ids)
+    ``assemble_trace`` gives the tree (subagent runs nested under the Agent call that started them,
+    background completions linked back) and ``trace_timeline`` the raw events; this flattens the tree
+    into waterfall spans with their nesting depth.
+    """
+    import pandas as pd
+
+    from lakehouse.traces import assemble_trace, trace_timeline
+
+    root = assemble_trace(correlation_id, con)
+    if root is None:
+        return TraceDetail(correlation_id, {}, pd.DataFrame(columns=_TREE_COLUMNS), pd.DataFrame(columns=_SPAN_COLUMNS),
+                           pd.DataFrame(columns=_EVENT_COLUMNS), None)
+    summary = {k: v for k, v in root.items() if k not in ("children", "criteria")}
+    summary.update(root.get("criteria") or {})
+    summary.setdefault("prompt_text", root.get("prompt"))
+    tree: list[dict[str, Any]] = []
+    spans: list[dict[str, Any]] = []
+    _flatten(root, None, 0, tree, spans)
+    events = pd.DataFrame(trace_timeline(correlation_id, con, include_payload=True))
+    events = events.reindex(columns=_EVENT_COLUMNS) if not events.empty else pd.DataFrame(columns=_EVENT_COLUMNS)
+    if not events.empty:
+        events["event_time"] = pd.to_datetime(events["event_time"], utc=True)
+    ids = [row["correlation_id"] for row in tree]
     try:
         routing = run(con, "trace_routing", ids=ids)
     except QueryUnavailable:
         routing = None
-    return TraceDetail(correlation_id, summary, tree, spans, events, routing)
+    span_frame = pd.DataFrame(spans, columns=_SPAN_COLUMNS)
+    for col in ("started_at", "ended_at"):
+        span_frame[col] = pd.to_datetime(span_frame[col], utc=True)
+    span_frame = span_frame.sort_values("started_at", kind="stable").reset_index(drop=True)
+    return TraceDetail(correlation_id, summary, pd.DataFrame(tree, columns=_TREE_COLUMNS), span_frame, events, routing)
+
+
+_TREE_COLUMNS = ["correlation_id", "parent_correlation_id", "agent_type", "relation", "depth"]
+_SPAN_COLUMNS = ["category", "correlation_id", "span_id", "label", "tool_name", "agent_id", "started_at", "ended_at",
+                 "duration_ms", "status", "error_message", "depth"]
+_EVENT_COLUMNS = ["event_time", "event_name", "agent_type", "tool_name", "status", "duration_ms", "error_message",
+                  "correlation_id", "payload"]
+
+
+def _flatten(node: dict[str, Any], trace: str | None, depth: int, tree: list[dict[str, Any]],
+             spans: list[dict[str, Any]]) -> None:
+    """Walk an assembled trace: trace nodes go to ``tree``, timed work to ``spans``."""
+    kind = node.get("kind")
+    if kind == "trace":
+        relation = node.get("relation")
+        if trace is not None:
+            depth += 1 if relation == "subagent" else 0
+        tree.append({"correlation_id": node.get("correlation_id"), "parent_correlation_id": trace,
+                     "agent_type": node.get("agent_type"), "relation": relation, "depth": depth})
+        if trace is not None:
+            label = (node.get("agent_type") or "subagent") if relation == "subagent" else "background completion"
+            spans.append({"category": "subagent", "correlation_id": node.get("correlation_id"),
+                          "span_id": node.get("correlation_id"), "label": label, "tool_name": "Agent",
+                          "agent_id": node.get("agent_id"), "started_at": node.get("started_at"),
+                          "ended_at": node.get("completed_at"), "duration_ms": node.get("duration_ms"),
+                          "status": node.get("status"), "error_message": node.get("error_message"),
+                          "depth": max(0, depth - 1)})
+        trace = node.get("correlation_id")
+    elif kind in ("tool", "endpoint") or (kind == "hook" and node.get("duration_ms") is not None
+                                          and node.get("hook_type") != "capture"):
+        if kind == "tool":
+            server, tool = node.get("mcp_server"), node.get("mcp_tool")
+            label = f"{server}/{tool}" if server else str(node.get("tool_name"))
+            category = "endpoint" if server else "tool"
+        elif kind == "endpoint":
+            label, category = str(node.get("name")), "endpoint"
+        else:
+            label, category = f"hook {node.get('hook_name')}", "hook"
+        spans.append({"category": category, "correlation_id": node.get("correlation_id"),
+                      "span_id": node.get("tool_use_id") or node.get("execution_id") or node.get("call_id"),
+                      "label": label, "tool_name": node.get("tool_name"), "agent_id": node.get("agent_id"),
+                      "started_at": node.get("started_at"), "ended_at": node.get("ended_at"),
+                      "duration_ms": node.get("duration_ms"), "status": node.get("status"),
+                      "error_message": node.get("error_message"), "depth": depth})
+    for child in node.get("children") or []:
+        _flatten(child, trace, depth, tree, spans)
 
 
 # --------------------------------------------------------------------------------------

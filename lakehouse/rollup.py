@@ -34,8 +34,13 @@ from hooklake.paths import Paths
 ROLLUP_FILE = "lakehouse.duckdb"
 LOCK_FILE = "lakehouse.lock"
 ROLLUP_FORMAT = "1"
-CHUNK_EVENTS = 1_500_000
+CHUNK_EVENTS = 3_000_000
 """Events per recomputation chunk (bounds memory of a first build)."""
+PAYLOAD_KINDS = ("tool_start", "tool_end", "tool_failure", "stop_failure", "session_start", "session_end",
+                 "hook_execution", "intelligence", "feedback", "endpoint_call", "routing_decision")
+"""Event kinds whose ``payload`` some view reads (json_extract); the rollup loads the payload of
+these only. A view reading the payload of another kind must add it here (the rollup-vs-direct
+test compares both on every view)."""
 
 
 def rollup_path(paths: Paths) -> Path:
@@ -47,6 +52,7 @@ def fingerprint() -> str:
     from lakehouse.connect import VIEWS_DIR, view_files
 
     digest = hashlib.sha256(ROLLUP_FORMAT.encode())
+    digest.update(repr(PAYLOAD_KINDS).encode())
     for path in view_files(VIEWS_DIR):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -268,7 +274,8 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
                         WHERE session_id IN (SELECT session_key FROM chunk_keys) AND correlation_id IS NOT NULL
                         UNION SELECT session_key FROM chunk_keys
                     )
-                    SELECT * FROM src
+                    SELECT * REPLACE (CASE WHEN event_kind IN {PAYLOAD_KINDS!r} THEN payload END AS payload)
+                    FROM src
                     WHERE session_id IN (SELECT session_key FROM chunk_keys)
                        OR (session_id IS NULL AND (correlation_id IN (SELECT correlation_id FROM cids)
                            OR (correlation_id IS NULL AND '' IN (SELECT session_key FROM chunk_keys))))
@@ -368,3 +375,61 @@ def _create_indexes(con: Any) -> None:
         ("routing_logged", "correlation_id"),
     ):
         con.execute(f"CREATE INDEX IF NOT EXISTS idx_{table}_{column} ON rollup.{table} ({column})")
+
+
+def replace_files(paths: Paths, replaced: dict[str, list[str]]) -> bool:
+    """Tell the rollup that lake files were rewritten without changing their events (compaction).
+
+    ``replaced`` maps each new file (path relative to the events folder) to the files it replaces.
+    When the rollup was current before the rewrite, only its file registry changes (no session is
+    recomputed) and True is returned; otherwise nothing is done (the next refresh recomputes).
+    """
+    import duckdb
+
+    from lakehouse.connect import list_event_files
+
+    db = rollup_path(paths)
+    if not replaced or not db.exists():
+        return False
+    with _lock(paths, blocking=True) as got:
+        if not got:
+            return False
+        files = list_event_files(paths)
+        meta = _read_meta(db)
+        if meta.get("fingerprint") != fingerprint():
+            return False
+        work = db.with_name(f"{ROLLUP_FILE}.tmp-{os.getpid()}")
+        shutil.copyfile(db, work)
+        try:
+            con = duckdb.connect(str(work))
+            known = {p: (s, m) for p, s, m in con.execute("SELECT path, size, mtime_ns FROM rollup_files").fetchall()}
+            old_all = [o for olds in replaced.values() for o in olds]
+            if any(o not in known for o in old_all):
+                con.close()
+                return False
+            expected = {p: v for p, v in known.items() if p not in set(old_all)}
+            for new in replaced:
+                if new not in files:
+                    con.close()
+                    return False
+                expected[new] = files[new]
+            if expected != files:  # something else changed too: leave it to a normal refresh
+                con.close()
+                return False
+            con.execute("BEGIN")
+            for new, olds in replaced.items():
+                marks = ", ".join("?" for _ in olds)
+                con.execute(
+                    f"INSERT INTO rollup_file_keys SELECT DISTINCT ?, session_key FROM rollup_file_keys "
+                    f"WHERE path IN ({marks})", [new, *olds])
+                con.execute(f"DELETE FROM rollup_file_keys WHERE path IN ({marks})", olds)
+                con.execute(f"DELETE FROM rollup_files WHERE path IN ({marks})", olds)
+                con.execute("INSERT INTO rollup_files VALUES (?, ?, ?)", [new, *files[new]])
+            con.execute("UPDATE rollup_meta SET value = ? WHERE key = 'lake_signature'", [lake_signature(files)])
+            con.execute("COMMIT")
+            con.close()
+            os.replace(work, db)
+            return True
+        finally:
+            with contextlib.suppress(OSError):
+                work.unlink()

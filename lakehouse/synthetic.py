@@ -54,6 +54,8 @@ PROMPTS = (
 )
 
 PLACEHOLDERS = ("{sid}", "{pid}", "{tu}", "{aid}", "{aid2}", "{cwd}")
+BATCH_EVENTS = 1_000_000
+"""Events generated (and held in memory) at a time."""
 
 
 @dataclass(frozen=True)
@@ -210,10 +212,34 @@ def generate(home: str | Path, events: int = 1_000_000, *, seed: int = 1, days: 
     cwd_pick = session_of % 7
     cwds = pa.array([f"/home/dev/projects/repo-{k}" for k in range(7)], pa.string()).take(pa.array(cwd_pick))
 
+    # Work in batches of whole sessions (about BATCH_EVENTS events each) to bound memory.
+    batch_traces = max(1, int(BATCH_EVENTS / mean_len))
+    # batch boundaries moved forward to session boundaries (a session is never split)
+    cuts = sorted({int(np.searchsorted(session_of, session_of[min(b, n_traces - 1)], side="left"))
+                   for b in range(batch_traces, n_traces, batch_traces)} - {0})
+    bounds = [0, *cuts, n_traces]
+    files = 0
+    total = 0
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        if lo >= hi:
+            continue
+        files_written, rows = _write_batch(paths, rng, templates, tmpl_of, session_of, trace_start, speed, trace_ids,
+                                           session_ids, agent_ids, agent2_ids, prompts, cwds, np.arange(lo, hi),
+                                           files_per_day, progress)
+        files += files_written
+        total += rows
+    return {"events": total, "traces": n_traces, "sessions": n_sessions, "files": files,
+            "seconds": round(time.monotonic() - t_start, 1)}
+
+
+def _write_batch(paths: Paths, rng: np.random.Generator, templates: list[list[Ev]], tmpl_of: np.ndarray,
+                 session_of: np.ndarray, trace_start: np.ndarray, speed: np.ndarray, trace_ids: pa.Array,
+                 session_ids: pa.Array, agent_ids: pa.Array, agent2_ids: pa.Array, prompts: pa.Array,
+                 cwds: pa.Array, batch: np.ndarray, files_per_day: int, progress: bool) -> tuple[int, int]:
     tables: list[pa.Table] = []
     total = 0
     for t_idx, tmpl in enumerate(templates):
-        sel = np.nonzero(tmpl_of == t_idx)[0]
+        sel = batch[tmpl_of[batch] == t_idx]
         n = len(sel)
         if n == 0:
             continue
@@ -316,8 +342,7 @@ def generate(home: str | Path, events: int = 1_000_000, *, seed: int = 1, days: 
             pq.write_table(part.slice(k, per), folder / f"part-{host}-{uuid.uuid4().hex[:12]}.parquet",
                            compression="zstd")
             files += 1
-    return {"events": table.num_rows, "traces": n_traces, "sessions": n_sessions, "files": files,
-            "seconds": round(time.monotonic() - t_start, 1)}
+    return files, table.num_rows
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,6 +71,17 @@ class Embedder:
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
+    def encode_memo(self, texts: list[str]) -> np.ndarray:
+        """Like :meth:`encode`, remembering the vectors (for small fixed texts: intent descriptions)."""
+        memo = self.__dict__.setdefault("_memo", {})
+        missing = [t for t in dict.fromkeys(texts) if t not in memo]
+        if missing:
+            for t, v in zip(missing, self.encode(missing)):
+                memo[t] = v
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([memo[t] for t in texts])
+
     def encode_one(self, text: str) -> np.ndarray:
         import torch
 

@@ -99,8 +99,9 @@ class IntentClassifier:
 
     @classmethod
     def build(cls, embedder, taxonomy: tuple[Intent, ...] = DEFAULT_TAXONOMY) -> "IntentClassifier":
-        desc = embedder.encode([f"{i.name.replace('_', ' ')}: {i.description}" for i in taxonomy])
-        examples = [embedder.encode(list(i.examples)) if i.examples else np.zeros((0, desc.shape[1]), np.float32) for i in taxonomy]
+        encode = getattr(embedder, "encode_memo", embedder.encode)
+        desc = encode([f"{i.name.replace('_', ' ')}: {i.description}" for i in taxonomy])
+        examples = [encode(list(i.examples)) if i.examples else np.zeros((0, desc.shape[1]), np.float32) for i in taxonomy]
         return cls(taxonomy, desc, examples)
 
     def scores(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:

@@ -33,8 +33,7 @@ text = st.text_input("Describe a request", placeholder="e.g. fix the flaky tests
 if text:
     try:
         with st.spinner("Matching…"):
-            matches = similar.match(text, k=10)
-            decision = similar.route(text)
+            matches, decision = similar.search(text, k=10)
     except similar.NoIndex as exc:
         st.info(f"Pattern search needs the index: {exc}.")
         matches, decision = [], None
@@ -60,9 +59,12 @@ if text:
         best = matches[0]
         st.markdown(f"**Why `{best.get('pattern_id')}` matches:** {best.get('explanation') or '–'}")
         plan = (decision or {}).get("replay_plan") if decision and decision.get("pattern_id") == best.get("pattern_id") \
-            else best.get("replay_plan")
+            else None
+        if plan is None:
+            best_row = patterns[patterns["pattern_id"].astype(str) == str(best.get("pattern_id"))]
+            plan = similar.replay_plan(best_row.iloc[0].to_dict()) if not best_row.empty else None
         if plan:
-            with st.expander("Replay plan", expanded=True):
+            with st.expander(f"Replay plan of {best.get('pattern_id')}", expanded=False):
                 st.json(plan)
         if st.query_params.get("pattern") != str(best.get("pattern_id")):
             if st.button(f"Open pattern {best.get('pattern_id')}", key="p_open_best"):
@@ -73,15 +75,20 @@ st.subheader("Learned patterns")
 shown_cols = [c for c in ("pattern_id", "version", "agent", "intent", "prompt_text", "trace_count", "historical_success",
                           "success_rate", "usage_count", "avg_duration_ms", "tool_names", "endpoint_paths", "last_seen_at")
               if c in active]
-event = st.dataframe(active[shown_cols], hide_index=True, width="stretch", height=320, key="pattern_table",
-                     on_select="rerun", selection_mode="single-row",
-                     column_config={"prompt_text": st.column_config.TextColumn("representative prompt", width="large"),
-                                    "historical_success": common.score_column("historical success")})
-rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
-if rows:
-    pid = str(active.iloc[rows[0]]["pattern_id"])
-    if st.query_params.get("pattern") != pid:
-        st.query_params["pattern"] = pid
+active = active.sort_values(["trace_count", "historical_success"], ascending=False) if "trace_count" in active else active
+
+
+def _open_selected() -> None:
+    state = st.session_state.get("pattern_table")
+    rows = state.selection.rows if state is not None else []
+    if rows:
+        st.query_params["pattern"] = str(active.iloc[rows[0]]["pattern_id"])
+
+
+st.dataframe(active[shown_cols], hide_index=True, width="stretch", height=320, key="pattern_table",
+             on_select=_open_selected, selection_mode="single-row",
+             column_config={"prompt_text": st.column_config.TextColumn("representative prompt", width="large"),
+                            "historical_success": common.score_column("historical success")})
 
 pattern_id = st.query_params.get("pattern")
 if pattern_id:
@@ -102,6 +109,10 @@ if pattern_id:
                 for k in ("agent", "agents", "intent", "keywords", "tool_names", "endpoint_paths", "hook_types")
                 if k in p.index}
         st.json(path, expanded=False)
+        plan = similar.replay_plan(p.to_dict())
+        if plan:
+            with st.expander("Replay plan (what the router hands to the agent when this pattern matches)"):
+                st.json(plan)
         usage = common.try_query("learned", "pattern_usage", what="pattern usage log")
         if usage is not None and not usage.empty and "pattern_id" in usage:
             mine = usage[usage["pattern_id"].astype(str) == pattern_id]

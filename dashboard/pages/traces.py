@@ -34,14 +34,22 @@ else:
     st.caption(f"{len(table):,} traces shown (newest first; click a column header to sort).")
     view = table.copy()
     view["prompt_text"] = view["prompt_text"].fillna("").str.slice(0, 140)
-    event = st.dataframe(
+
+    def _open_selected() -> None:
+        """A row click opens that trace (only on a change of selection, so a typed id is not undone)."""
+        state = st.session_state.get("trace_table")
+        rows = state.selection.rows if state is not None else []
+        if rows:
+            st.query_params["trace"] = str(table.iloc[rows[0]]["correlation_id"])
+
+    st.dataframe(
         view,
         key="trace_table",
-        on_select="rerun",
+        on_select=_open_selected,
         selection_mode="single-row",
         hide_index=True,
         width="stretch",
-        height=360,
+        height=390,
         column_order=["started_at", "prompt_text", "status", "success_score", "duration_ms", "tool_calls",
                       "tool_failures", "subagents", "agents", "cwd", "correlation_id"],
         column_config={
@@ -55,15 +63,16 @@ else:
             "correlation_id": st.column_config.TextColumn("correlation id"),
         },
     )
-    rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
-    if rows:
-        picked = str(table.iloc[rows[0]]["correlation_id"])
-        if st.query_params.get("trace") != picked:
-            st.query_params["trace"] = picked
 
-typed = st.text_input("Open trace by correlation id", value=st.query_params.get("trace", ""), key="t_open")
-if typed and typed != st.query_params.get("trace"):
-    st.query_params["trace"] = typed.strip()
+
+def _open_typed() -> None:
+    typed = str(st.session_state.get("t_open") or "").strip()
+    if typed:
+        st.query_params["trace"] = typed
+
+
+st.text_input("Open trace by correlation id", key="t_open", on_change=_open_typed,
+              placeholder="paste a correlation id (prompt_id) and press Enter")
 trace_id = st.query_params.get("trace")
 if not trace_id:
     st.stop()

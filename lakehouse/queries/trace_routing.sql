@@ -1,2 +1,3 @@
--- Routing decisions recorded for a trace (logged by a router, or observed delegation).
-SELECT * FROM agent_routing_decisions WHERE list_contains($ids, correlation_id)
+-- Routing decisions for a trace and its subagent runs (logged by a router, or the observed delegation).
+-- $ids: the trace's correlation ids (from the assembled trace).
+SELECT * FROM agent_routing_decisions WHERE correlation_id IN (SELECT unnest($ids::VARCHAR[]))

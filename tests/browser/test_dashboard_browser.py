@@ -63,10 +63,12 @@ def test_every_page_in_chromium(dashboard_server) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
+            # Tall enough that a page's main content fits one screenshot (Streamlit scrolls inside the app).
+            context = browser.new_context(viewport={"width": 1440, "height": 1800}, device_scale_factor=1)
             page = context.new_page()
 
-            # First paint of the Overview: navigation start -> headline metrics visible.
+            # First paint of the Overview: navigation start -> headline metrics visible. The first
+            # session of a freshly started server also pays the Python imports of the app.
             started = time.perf_counter()
             page.goto(dashboard_server.url + "/", wait_until="domcontentloaded")
             page.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
@@ -76,6 +78,14 @@ def test_every_page_in_chromium(dashboard_server) -> None:
             assert_no_exception(page, "overview")
             assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 4
             shot(page, "overview")
+            # A second visitor (new browser session) on the running server: imports are done and
+            # query results cached until the lake changes.
+            other = context.new_page()
+            started = time.perf_counter()
+            other.goto(dashboard_server.url + "/", wait_until="domcontentloaded")
+            other.wait_for_selector('[data-testid="stMetricValue"]', timeout=60_000)
+            timings["overview_first_paint_second_visit_s"] = round(time.perf_counter() - started, 3)
+            other.close()
 
             for name, path, title in PAGES[1:]:
                 page.goto(f"{dashboard_server.url}/{path}", wait_until="domcontentloaded")

@@ -40,8 +40,8 @@ PAGE_QUERIES = {
 
 
 def test_every_sql_file_is_used_by_a_query_function() -> None:
-    used = {"lake_status", "filter_options", "overview_kpis", "overview_trend", "traces_list", "trace_summary",
-            "trace_tree", "trace_spans", "trace_events", "trace_routing", "agent_stats", "agent_trend", "tool_stats",
+    used = {"lake_status", "filter_options", "overview_kpis", "overview_trend", "traces_list", "trace_routing",
+            "agent_stats", "agent_trend", "tool_stats",
             "tool_trend", "endpoint_stats", "endpoint_trend", "hook_stats", "hook_trend", "error_groups",
             "error_trend", "error_samples", "health_event_counts", "health_event_names"}
     used |= {f"seed_{v}" for v in ("agent_success_rates", "hook_performance_summary", "endpoint_reliability",

@@ -151,6 +151,22 @@ def test_unwritable_spool_logs_error_and_exits_zero(hook: Hook, home: Path) -> N
     assert "spool" in reason and "Not a directory" in reason
 
 
+def test_disk_full_is_logged(hook: Hook, home: Path) -> None:
+    """The spool file is a symlink to /dev/full: open works, write() fails with ENOSPC."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())
+    (home / "spool").mkdir()
+    now = time.time()
+    for t in (now, now + 3600):  # the hour may turn while the test runs
+        name = envelope.spool_file_name(time.strftime("%Y%m%d%H", time.gmtime(t)), host)
+        (home / "spool" / name).symlink_to("/dev/full")
+    proc = hook.run(json.dumps(PRE_TOOL_USE).encode(), home)
+    assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b""
+    log = (home / "logs" / "capture-errors.log").read_text()
+    assert "write to spool file failed" in log and "No space left on device" in log
+
+
 def test_unwritable_everything_still_exits_zero(hook: Hook, tmp_path: Path) -> None:
     home = tmp_path / "home-is-a-file"
     home.write_text("x")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 import types
@@ -46,8 +47,13 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def paths(hooklake_home: Path) -> Paths:
-    return Paths.resolve(hooklake_home)
+def paths(hooklake_home: Path, request: pytest.FixtureRequest) -> Paths:
+    p = Paths.resolve(hooklake_home)
+    if native.find_compiler():  # reuse the session's build instead of compiling per test
+        built = request.getfixturevalue("native_binary")
+        p.bin.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(built, p.bin / built.name)
+    return p
 
 
 def _ours(settings: dict) -> dict[str, list[dict]]:
@@ -184,6 +190,21 @@ def test_cli_user_install_with_home_in_tmp(tmp_path: Path, monkeypatch: pytest.M
     assert not target.exists()
 
 
+def test_is_capture_command_is_strict() -> None:
+    assert native.is_capture_command("/h/bin/hooklake-capture-0123abcd --home /h")
+    assert native.is_capture_command("'/h h/bin/hooklake-capture-0123abcd' --home '/h h'")
+    assert native.is_capture_command("/venv/bin/python -S -I /src/hooks/capture.py --home /h")
+    assert not native.is_capture_command("python3 ~/proj/hooks/capture.py")
+    assert not native.is_capture_command("echo hooklake-capture-1")
+    assert not native.is_capture_command("unbalanced 'quote")
+
+
+def test_missing_project_folder_is_an_error(tmp_path: Path, capsys) -> None:
+    assert cli_main(["install", "--project", str(tmp_path / "nope")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "nope").exists()
+
+
 def test_cli_malformed_is_clean_error(project: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     target = project / ".claude" / "settings.json"
     target.parent.mkdir(parents=True)
@@ -216,6 +237,14 @@ def test_no_compiler_falls_back_to_python(project: Path, paths: Paths, monkeypat
     assert result.notes and "no C compiler found" in result.notes[0]
     with pytest.raises(HooklakeError, match="no C compiler"):
         installer.install(project / ".claude" / "settings.json", paths, capture="native")
+
+
+def test_compiler_failure_is_clear(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CC", shutil.which("false") or "/bin/false")
+    monkeypatch.setattr(native, "binary_path", lambda p: p.bin / "hooklake-capture-notbuilt")
+    with pytest.raises(HooklakeError, match="compiling .*capture.c with .*false failed"):
+        native.build(paths)
+    assert not list(paths.bin.glob(".hooklake-capture-notbuilt*")), "temporary output must be cleaned up"
 
 
 def test_installed_native_command_captures(project: Path, paths: Paths) -> None:
@@ -258,7 +287,7 @@ def test_wrap_existing_and_advice_contributions(project: Path, paths: Paths, mon
         return out
 
     wrap.wrap_existing_hooks = wrap_existing_hooks
-    wrap.unwrap_existing_hooks = unwrap_existing_hooks
+    wrap.unwrap_hooks = unwrap_existing_hooks
     advice = types.ModuleType("hooks.advice")
     advice.advice_hook_command = lambda p: f"hooklake-advice --home {p.home}"
     monkeypatch.setitem(sys.modules, "hooks.wrap_existing", wrap)
@@ -272,6 +301,25 @@ def test_wrap_existing_and_advice_contributions(project: Path, paths: Paths, mon
     assert after["hooks"]["Stop"][0]["hooks"][0]["command"] == "hooklake run -- notify-send done"
     ups = [h["command"] for g in after["hooks"]["UserPromptSubmit"] for h in g["hooks"]]
     assert f"hooklake-advice --home {paths.home}" in ups
+    assert not installer.install(target, paths, wrap_existing=True, advice=True).changed
+    assert target.read_bytes() == first
+    installer.uninstall(target, paths)
+    assert target.read_bytes() == original
+
+
+def test_real_wrap_and_advice_modules(project: Path, paths: Paths) -> None:
+    """The same round trip with the real hooks.wrap_existing and hooks.advice modules."""
+    wrap = pytest.importorskip("hooks.wrap_existing")
+    advice = pytest.importorskip("hooks.advice")
+    target = project / ".claude" / "settings.json"
+    original = _write(target, USER_SETTINGS)
+    installer.install(target, paths, wrap_existing=True, advice=True)
+    first = target.read_bytes()
+    after = json.loads(first)
+    assert wrap.wrapped_commands(after) and "notify-send done" in wrap.wrapped_commands(after)
+    assert set(_ours(after)) == set(events.INSTALLED_EVENTS), "capture entries must not be wrapped"
+    ups = [h["command"] for g in after["hooks"]["UserPromptSubmit"] for h in g["hooks"]]
+    assert advice.advice_hook_command(paths) in ups
     assert not installer.install(target, paths, wrap_existing=True, advice=True).changed
     assert target.read_bytes() == first
     installer.uninstall(target, paths)

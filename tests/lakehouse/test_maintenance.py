@@ -84,6 +84,10 @@ def test_compaction_preserves_rows_and_sorts(paths: Paths) -> None:
     traces_before = con.execute("SELECT * EXCLUDE (session_key) FROM execution_traces ORDER BY ALL").fetchall()
     report = maintenance.compact_lake(paths=paths)
     assert report["partitions"] == 2 and report["files_after"] == 2 and report["duplicates_removed"] == 4
+    assert report["rollup_registry_swapped"] is True  # the rollup stays current without recomputation
+    from lakehouse.rollup import is_current
+
+    assert is_current(paths)
     for folder in paths.events.iterdir():
         files = list(folder.glob("*.parquet"))
         assert len(files) == 1

@@ -148,3 +148,14 @@ def test_feedback_overrides_inference(own_edge: Paths, capsys: pytest.CaptureFix
     assert con.execute("SELECT count(*) FROM execution_traces").fetchone()[0] == 18
     code, _, err = run(capsys, "feedback", "unknown-trace", "good")
     assert code == 1 and "no trace with correlation id 'unknown-trace'" in err
+
+
+def test_commands_on_an_empty_lake(paths: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "traces", "--json")
+    assert code == 0 and json.loads(out) == []
+    code, out, _ = run(capsys, "traces")
+    assert code == 0 and out.strip() == "no traces"
+    code, out, _ = run(capsys, "analytics", "agent_success_rates", "--json")
+    assert code == 0 and json.loads(out) == []
+    code, _, err = run(capsys, "retention", "--older-than", "soon")
+    assert code == 1 and "is not a duration" in err

@@ -233,3 +233,30 @@ def test_session_summary(con: Any) -> None:
     assert (moved["traces"], moved["successful_traces"], moved["success_rate"]) == (2, 1, 0.5)
     assert ss[I["S_FAIL"]]["start_source"] == "startup"
     assert ss[I["S_X"]]["hosts"] == ["hostB"] and ss[I["S_FAIL"]]["first_prompt"].startswith("Run the check")
+
+
+def test_intermediate_views(con: Any) -> None:
+    te = rows(con, "SELECT event_name, trace_id, in_subagent FROM trace_events WHERE session_id = ? "
+                   "ORDER BY event_time", [I["S_NEST"]])
+    assert [(r["event_name"], r["trace_id"]) for r in te[:4]] == [
+        ("UserPromptSubmit", I["P_NEST"]), ("PreToolUse", I["P_NEST"]), ("SubagentStart", I["A1"]),
+        ("PreToolUse", I["A1"])]
+    links = {r["agent_id"]: r for r in rows(con, "SELECT * FROM subagent_links")}
+    assert {k: (v["link_rule"], v["depth"], v["root_id"]) for k, v in links.items()} == {
+        I["A1"]: ("response", 1, I["P_NEST"]), I["A2"]: ("response", 2, I["P_NEST"]),
+        I["B1"]: ("response", 1, I["P_BG"])}
+    assert links[I["B1"]]["run_in_background"] and links[I["A2"]]["call_prompt"] == "Find the parser"
+    base = {r["tool_use_id"]: r for r in rows(con, "SELECT * FROM tool_calls_base WHERE tool_use_id IS NOT NULL")}
+    assert base["tu-moved-1"]["open_status"] == "interrupted" and base["tu-moved-1"]["end_status"] is None
+    assert base["tu-open-1"]["open_status"] == "in_progress"
+    facts = {r["correlation_id"]: r for r in rows(con, "SELECT * FROM trace_facts")}
+    assert facts[I["P_NEST"]]["child_traces"] == [I["A1"]] and facts[I["A1"]]["child_traces"] == [I["A2"]]
+    assert facts[I["P_BG"]]["background_completions"] == [I["P_BG_DONE"]]
+    assert facts[I["P_SDK"]]["routing_decisions"] == 1 and facts[I["P_SDK"]]["http_calls"] == 1
+    assert facts[I["P_MOVED1"]]["moved_on"] and not facts[I["P_OPEN"]]["moved_on"]
+    logged = rows(con, "SELECT * FROM routing_logged")
+    assert [(r["correlation_id"], r["selected_agent"], r["routing_time_ms"], r["cache_hit"]) for r in logged] == [
+        (I["P_SDK"], "calculator", 3.5, False)]
+    sf = {r["session_id"]: r for r in rows(con, "SELECT * FROM session_facts")}
+    assert sf[I["S_FAIL"]]["start_source"] == "startup" and sf[I["S_FAIL"]]["events"] == 7
+    assert sf[I["S_X"]]["hosts"] == ["hostB"]

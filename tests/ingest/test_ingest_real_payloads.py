@@ -16,7 +16,7 @@ from ingest import schema
 from ingest.compactor import run_ingest
 
 from ingest_testkit import append, envelope_line, read_lake, spool_path
-from test_normalize import assert_agree, reference_rows
+from test_ingest_normalize import assert_agree, reference_rows
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "claude_code"
 SCENARIOS = sorted(FIXTURES.glob("*/*.jsonl"))

@@ -356,7 +356,7 @@ def test_concurrent_run_waits_or_exits_cleanly(paths, capsys) -> None:
 
 @pytest.mark.slow
 def test_concurrent_runs_never_double_ingest(paths) -> None:
-    lines = events(5000)
+    lines = events(3000)
     append(spool_path(paths), *lines)
     procs = [subprocess.Popen([sys.executable, "-m", "hooklake", "ingest", "--json", "--wait", "60"], cwd=REPO,
                               env={**os.environ, "HOOKLAKE_HOME": str(paths.home)}, stdout=subprocess.PIPE,
@@ -364,9 +364,9 @@ def test_concurrent_runs_never_double_ingest(paths) -> None:
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     written = sorted(json.loads(out)["events_written"] for out, _err in outputs)
-    assert written == [0, 5000]
+    assert written == [0, 3000]
     rows = read_lake(paths)
-    assert len(rows) == 5000 and len({r["event_id"] for r in rows}) == 5000
+    assert len(rows) == 3000 and len({r["event_id"] for r in rows}) == 3000
 
 
 def _crash_spool(paths: Paths) -> list[bytes]:
@@ -395,8 +395,8 @@ def test_kill_at_any_point_loses_nothing_and_duplicates_nothing(paths, point: st
 
 @pytest.mark.slow
 def test_sigkill_during_a_long_run(paths) -> None:
-    paths.config.write_text("[ingest]\nbatch_bytes = 150000\n")
-    lines = events(5000)
+    paths.config.write_text("[ingest]\nbatch_bytes = 100000\n")
+    lines = events(3000)
     append(spool_path(paths), *lines)
     for delay in (1.5,):
         proc = subprocess.Popen([sys.executable, "-m", "hooklake", "ingest", "--quiet"], cwd=REPO,
@@ -439,10 +439,10 @@ def test_recent_old_hour_file_is_not_retired(paths) -> None:
 
 def test_small_batches_give_the_same_lake(paths) -> None:
     paths.config.write_text("[ingest]\nbatch_bytes = 3000\n")
-    lines = events(60)
+    lines = events(30)
     append(spool_path(paths), *lines)
     report = run_ingest(paths)
-    assert report.batches > 5 and report.events_written == 60
+    assert report.batches > 3 and report.events_written == 30
     rows = read_lake(paths)
     assert [r["event_id"] for r in rows] == ids(lines)
     assert len({r["ingest_id"] for r in rows}) == report.batches
@@ -491,3 +491,44 @@ def test_many_sessions_in_one_batch(paths) -> None:
         assert row["correlation_id"] in {derived_trace_id(row["session_id"], 1), derived_trace_id(row["session_id"], 2)}
     assert len({r["correlation_id"] for r in rows}) == 60
     assert rows[0]["session_id"] != SESSION
+
+
+# --------------------------------------------------------------------------------------
+# lines from the real producer, and other shapes of the same envelope
+# --------------------------------------------------------------------------------------
+
+
+def test_lines_from_the_real_spool_writer(paths) -> None:
+    """``hooks.spool`` (the capture hook's and SDK's writer) -> ingest, incl. raw bytes it wraps."""
+    spool_module = pytest.importorskip("hooks.spool")
+    raw_payload = json.dumps(cc("UserPromptSubmit", prompt_id="p1", prompt="héllo\nworld")).encode()
+    ids_written = [
+        spool_module.capture_bytes(raw_payload, "claude_code", paths),
+        spool_module.capture_bytes(b"\xff\xfe not json", "claude_code", paths),
+        spool_module.append_event({"hook_event_name": "endpoint_call", "correlation_id": "p1", "service": "api",
+                                   "endpoint": "/x", "status": 200}, "sdk", paths),
+    ]
+    assert all(ids_written)
+    report = run_ingest(paths)
+    assert (report.events_written, report.quarantined) == (2, 1)
+    assert read_quarantine(paths)[0]["reason"].startswith("producer stored the payload as raw bytes")
+    rows = {r["event_name"]: r for r in read_lake(paths)}
+    assert rows["UserPromptSubmit"]["prompt_text"] == "héllo\nworld"
+    assert rows["endpoint_call"]["correlation_id"] == "p1" and rows["endpoint_call"]["status"] == "ok"
+
+
+def test_other_envelope_shapes_take_the_exact_path(paths) -> None:
+    """Spaces, CRLF, payload not last, a nested "payload" key: same rows as the compact form."""
+    payload = cc("PreToolUse", prompt_id="p1", tool_name="Bash", tool_input={"payload": {"x": 1}})
+    env = {"v": 1, "event_id": "e-spaces", "captured_ns": 1_795_000_000_000_000_000, "source": "claude_code",
+           "host": "h", "payload": payload}
+    spaced = json.dumps(env).encode() + b"\r\n"
+    reordered = json.dumps({"payload": payload, **{k: v for k, v in env.items() if k != "payload"},
+                            "event_id": "e-first"}).encode() + b"\n"
+    extra_after = json.dumps({**env, "event_id": "e-extra", "note": "x"}).encode() + b"\n"
+    append(spool_path(paths), spaced, reordered, extra_after)
+    report = run_ingest(paths)
+    assert report.events_written == 3 and report.quarantined == 0
+    for row in read_lake(paths):
+        assert json.loads(row["payload"]) == payload
+        assert (row["tool_name"], row["correlation_id"]) == ("Bash", "p1")

@@ -1,0 +1,226 @@
+"""Lakehouse benchmark: trace assembly, every view, and `hooklake traces --limit 50`, at two lake sizes.
+
+    python benchmarks/lakehouse_bench.py            # 1M and 10M events
+    python benchmarks/lakehouse_bench.py --quick    # 100k and 300k events (a smoke run)
+    python benchmarks/lakehouse_bench.py --events 2000000   # one size
+
+For each size: a synthetic lake (lakehouse.synthetic) is generated, compacted (sorted files) and
+its rollup built; then, in one process, p50/p95 of ``assemble_trace`` over random traces, of each
+view's query, and of ``hooklake traces --limit 50`` run as a subprocess (end to end). A baseline
+measured in the same process (a plain group-by over all events in Parquet, and ``python -c pass``)
+is reported next to the figures, because this machine is shared and timings are noisy.
+
+Queries per view: summary views are read whole (``SELECT *``); row-level views are read the way the
+dashboard and the CLI read them: the latest 100 rows, and the rows of one trace.
+
+Prints a table and writes benchmarks/results/lakehouse_bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+SUMMARY_VIEWS = ("agent_success_rates", "hook_performance_summary", "endpoint_reliability", "tool_performance")
+ROW_VIEWS = {  # view -> column ordering "latest"
+    "execution_traces": "started_at",
+    "tool_calls": "started_at",
+    "subagent_runs": "started_at",
+    "hook_executions": "started_at",
+    "endpoint_calls": "started_at",
+    "agent_routing_decisions": "created_at",
+    "error_events": "occurred_at",
+    "session_summary": "started_at",
+}
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    idx = min(len(ordered) - 1, max(0, int(round(q * (len(ordered) - 1)))))
+    return ordered[idx]
+
+
+def timed(fn: Any, repeat: int) -> dict[str, float]:
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1000.0)
+    return {"p50_ms": round(statistics.median(samples), 2), "p95_ms": round(pct(samples, 0.95), 2),
+            "n": repeat}
+
+
+def build(home: Path, events: int) -> dict[str, Any]:
+    from hooklake.paths import Paths
+    from lakehouse.maintenance import compact_lake
+    from lakehouse.rollup import refresh_rollup
+    from lakehouse.synthetic import generate
+
+    paths = Paths.resolve(home)
+    out: dict[str, Any] = {}
+    t = time.monotonic()
+    out["generate"] = generate(home, events)
+    out["generate_s"] = round(time.monotonic() - t, 1)
+    t = time.monotonic()
+    out["compact"] = compact_lake(paths=paths)
+    out["compact_s"] = round(time.monotonic() - t, 1)
+    t = time.monotonic()
+    refresh_rollup(paths, full=True)
+    out["rollup_build_s"] = round(time.monotonic() - t, 1)
+    out["rollup_mb"] = round((paths.state / "lakehouse.duckdb").stat().st_size / 1e6, 1)
+    return out
+
+
+def measure(home: Path, repeat: int, traces_runs: int) -> dict[str, Any]:
+    import lakehouse
+    from lakehouse.traces import assemble_trace
+
+    con = lakehouse.connect(home, learning=False)
+    glob = str(home / "lake" / "events" / "**" / "*.parquet")
+    res: dict[str, Any] = {}
+    res["baseline_groupby_10cols"] = timed(lambda: con.execute(
+        f"SELECT event_kind, count(*), avg(duration_ms) FROM read_parquet('{glob}') GROUP BY 1").fetchall(), 5)
+    ids = [r[0] for r in con.execute(
+        "SELECT correlation_id FROM rollup.trace_facts USING SAMPLE 400 ROWS").fetchall()]
+    random.Random(1).shuffle(ids)
+    it = iter(ids * 3)
+    res["assemble_trace"] = timed(lambda: assemble_trace(next(it), con), min(len(ids), 200))
+    sub_ids = [r[0] for r in con.execute(
+        "SELECT root_id FROM rollup.trace_facts WHERE depth = 2 USING SAMPLE 50 ROWS").fetchall()]
+    it2 = iter(sub_ids * 4)
+    if sub_ids:
+        res["assemble_trace_nested"] = timed(lambda: assemble_trace(next(it2), con), min(len(sub_ids) * 2, 100))
+    views: dict[str, Any] = {}
+    for view in SUMMARY_VIEWS:
+        views[view] = {"query": f"SELECT * FROM {view}",
+                       **timed(lambda v=view: con.execute(f"SELECT * FROM {v}").fetchall(), repeat)}
+    it3 = iter(ids * 20)
+    for view, col in ROW_VIEWS.items():
+        views[view + " (latest 100)"] = {
+            "query": f"SELECT * FROM {view} ORDER BY {col} DESC LIMIT 100",
+            **timed(lambda v=view, c=col: con.execute(f"SELECT * FROM {v} ORDER BY {c} DESC LIMIT 100").fetchall(),
+                    repeat)}
+        if view not in ("session_summary",):
+            views[view + " (one trace)"] = {
+                "query": f"SELECT * FROM {view} WHERE correlation_id = ?",
+                **timed(lambda v=view: con.execute(f"SELECT * FROM {v} WHERE correlation_id = ?",
+                                                   [next(it3)]).fetchall(), repeat)}
+    res["views"] = views
+    env = {**os.environ, "HOOKLAKE_HOME": str(home)}
+    hooklake = str(Path(sys.executable).parent / "hooklake")
+    cmd = [hooklake, "traces", "--limit", "50"] if Path(hooklake).exists() else [
+        sys.executable, "-m", "hooklake", "traces", "--limit", "50"]
+    subprocess.run(cmd, env=env, capture_output=True, check=True)  # warm the page cache once
+
+    def run_cli() -> None:
+        subprocess.run(cmd, env=env, capture_output=True, check=True)
+
+    res["cli_traces_limit_50"] = timed(run_cli, traces_runs)
+    res["baseline_python_startup"] = timed(
+        lambda: subprocess.run([sys.executable, "-c", "pass"], capture_output=True, check=True), traces_runs)
+    res["baseline_import_duckdb"] = timed(
+        lambda: subprocess.run([sys.executable, "-c", "import duckdb"], capture_output=True, check=True), traces_runs)
+    con.close()
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, action="append", help="lake size (repeatable); default 1M and 10M")
+    parser.add_argument("--quick", action="store_true", help="100k and 300k events, fewer repetitions")
+    parser.add_argument("--keep", metavar="DIR", help="build the lakes under DIR and keep them (reused if present)")
+    parser.add_argument("--repeat", type=int, default=30, help="repetitions per view query")
+    args = parser.parse_args(argv)
+    sizes = args.events or ([100_000, 300_000] if args.quick else [1_000_000, 10_000_000])
+    repeat = 10 if args.quick else args.repeat
+    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="lakehouse-bench-"))
+    results: dict[str, Any] = {"sizes": {}, "machine": {"cpus": os.cpu_count()},
+                               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    try:
+        for n in sizes:
+            home = root / f"lake-{n}"
+            if not (home / "state" / "lakehouse.duckdb").exists():
+                shutil.rmtree(home, ignore_errors=True)
+                info = build(home, n)
+            else:
+                info = {"reused": str(home)}
+            print(f"[{n:,} events] built: {json.dumps(info)}", flush=True)
+            results["sizes"][str(n)] = {"build": info, **measure(home, repeat, 5 if args.quick else 10)}
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+    keys = list(results["sizes"])
+    rows: list[tuple[str, list[str]]] = []
+
+    def add(label: str, getter: Any) -> None:
+        vals = []
+        for k in keys:
+            try:
+                v = getter(results["sizes"][k])
+                vals.append(f"{v['p50_ms']:.1f} / {v['p95_ms']:.1f}")
+            except KeyError:
+                vals.append("-")
+        rows.append((label, vals))
+
+    add("assemble_trace", lambda r: r["assemble_trace"])
+    add("assemble_trace (2-deep subagents)", lambda r: r["assemble_trace_nested"])
+    for view in results["sizes"][keys[0]]["views"]:
+        add(view, lambda r, v=view: r["views"][v])
+    add("hooklake traces --limit 50 (subprocess)", lambda r: r["cli_traces_limit_50"])
+    add("baseline: group-by over all events", lambda r: r["baseline_groupby_10cols"])
+    add("baseline: python -c pass", lambda r: r["baseline_python_startup"])
+    add("baseline: python -c 'import duckdb'", lambda r: r["baseline_import_duckdb"])
+    growth = {}
+    if len(keys) == 2:
+        a, b = results["sizes"][keys[0]], results["sizes"][keys[1]]
+        growth["assemble_trace_p95"] = round(b["assemble_trace"]["p95_ms"] / a["assemble_trace"]["p95_ms"], 2)
+        growth["cli_traces_p95"] = round(b["cli_traces_limit_50"]["p95_ms"] / a["cli_traces_limit_50"]["p95_ms"], 2)
+        growth["views_p95"] = {v: round(b["views"][v]["p95_ms"] / max(a["views"][v]["p95_ms"], 0.01), 2)
+                               for v in a["views"]}
+        growth["baseline_groupby_p95"] = round(
+            b["baseline_groupby_10cols"]["p95_ms"] / a["baseline_groupby_10cols"]["p95_ms"], 2)
+    results["growth"] = growth
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"{'p50 / p95 ms':<{width}}  " + "  ".join(f"{int(k):>14,}" for k in keys) + (
+        "  growth(p95)" if growth else ""))
+    for label, vals in rows:
+        g = ""
+        if growth:
+            if label == "assemble_trace":
+                g = f"x{growth['assemble_trace_p95']}"
+            elif label.startswith("hooklake traces"):
+                g = f"x{growth['cli_traces_p95']}"
+            elif label in growth["views_p95"]:
+                g = f"x{growth['views_p95'][label]}"
+            elif label.startswith("baseline: group-by"):
+                g = f"x{growth['baseline_groupby_p95']}"
+        print(f"{label:<{width}}  " + "  ".join(f"{v:>14}" for v in vals) + (f"  {g:>10}" if g else ""))
+    for k in keys:
+        b = results["sizes"][k]["build"]
+        if "rollup_build_s" in b:
+            print(f"[{int(k):,}] generate {b['generate_s']}s, compact {b['compact_s']}s, rollup build "
+                  f"{b['rollup_build_s']}s ({b['rollup_mb']} MB)")
+    out = REPO / "benchmarks" / "results" / "lakehouse_bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
