@@ -12,6 +12,8 @@ machine noise hits all variants alike. Variants:
   appends stdin somewhere";
 * ``python3 -c pass`` -- the bare cost of starting an interpreter (this Python, the one the
   fallback hook runs on);
+* ``python3 -S -I -c pass`` -- the same interpreter started the way the fallback is: the floor
+  the Python hook cannot go below;
 * ``native via bash -c`` -- the installed command string run through ``bash -c``, the way
   Claude Code runs command hooks (adds a shell start-up that no hook can avoid).
 
@@ -100,6 +102,7 @@ def main() -> int:
             "python fallback": {"argv": [sys.executable, "-S", "-I", str(native.PYTHON_HOOK), "--home", str(home_python)]},
             "cat >> file": {"argv": ["cat"], "append_to": cat_target},
             "python3 -c pass": {"argv": [python3, "-c", "pass"]},
+            "python3 -S -I -c pass": {"argv": [python3, "-S", "-I", "-c", "pass"]},
             "native via bash -c": {"argv": [bash, "-c", native_cmd]},
         }
         env = {k: v for k, v in os.environ.items() if k != "HOOKLAKE_DISABLED"}
@@ -119,9 +122,12 @@ def main() -> int:
             "python fallback": _count_lines(home_python) - 3,
             "native via bash -c": _count_lines(home_bash) - 3,
         }
+        homes = {"native": home_native, "python fallback": home_python, "native via bash -c": home_bash}
         for name, got in lines.items():
             if got != n:
-                raise SystemExit(f"{name}: expected {n} spool lines, found {got}")
+                log = homes[name] / "logs" / "capture-errors.log"
+                errors = log.read_text() if log.exists() else "(no capture errors logged)"
+                raise SystemExit(f"{name}: expected {n} spool lines, found {got}\n{errors}")
 
     rows = []
     for name in variants:
@@ -141,6 +147,9 @@ def main() -> int:
         "python_fallback_p50_over_cat_p50": round(by["python fallback"]["p50_ms"] / by["cat >> file"]["p50_ms"], 2),
         "python_fallback_p50_over_python3_pass_p50": round(
             by["python fallback"]["p50_ms"] / by["python3 -c pass"]["p50_ms"], 2
+        ),
+        "python_fallback_p50_over_python3_SI_pass_p50": round(
+            by["python fallback"]["p50_ms"] / by["python3 -S -I -c pass"]["p50_ms"], 2
         ),
     }
     targets = {

@@ -20,6 +20,7 @@ the share of requests routed by a learned pattern, pattern replay success (targe
 routing latency of learned decisions vs fallback decisions.
 
     python benchmarks/self_improvement_sim.py [--quick] [--rounds N] [--per-round N] [--seed S]
+        [--min-confidence C]   # route by a learned pattern from confidence C up, not the calibrated threshold
 """
 
 from __future__ import annotations
@@ -450,9 +451,11 @@ def main() -> int:
           f"{'met' if summary['replay_target_met'] else 'NOT met'})")
     print(f"routing latency p50: learned {_fmt(summary['route_ms_learned_p50_median'], '.1f')} ms, "
           f"fallback {_fmt(summary['route_ms_fallback_p50_median'], '.1f')} ms")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"args": vars(args), "summary": summary, **result}, indent=2, default=str))
-    print(f"wrote {RESULTS.relative_to(REPO)}")
+    out = RESULTS if args.min_confidence is None else RESULTS.with_name(
+        f"self_improvement_sim.min_conf_{args.min_confidence:g}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"args": vars(args), "summary": summary, **result}, indent=2, default=str))
+    print(f"wrote {out.relative_to(REPO)}")
     return 0
 
 

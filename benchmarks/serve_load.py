@@ -2,7 +2,7 @@
 
 Starts ``hooklake serve`` as its own process (the real CLI) over a hooklake home that already has
 an index (``--home``; default: $HOOKLAKE_HOME), then sends POST /route and /match requests at
-``--rate`` per second for ``--duration`` seconds from 16 client threads over keep-alive
+``--rate`` per second for ``--duration`` seconds from 32 client threads over keep-alive
 connections. Latency is measured from each request's scheduled send time (open loop), so a stalled
 server cannot hide its queueing delay. Prompts come from a pool: ``--distinct`` of them, so a
 share of requests are cache hits as with real traffic (a team repeats itself); ``--distinct 0``
@@ -130,7 +130,8 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=None, help="seconds (default 60; 10 with --quick)")
     parser.add_argument("--distinct", type=int, default=500, help="size of the prompt pool (0 = all unique)")
     parser.add_argument("--tcp", action="store_true", help="use loopback TCP with the bearer token")
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--warm", action="store_true", help="send every prompt of the pool once before measuring")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--synthetic", type=int, default=None, metavar="N",
                         help="serve a Router over N synthetic patterns instead of a learned home")
@@ -153,11 +154,17 @@ def main() -> int:
     proc, state = start_service(home, args.tcp, args.synthetic)
     startup_s = time.perf_counter() - t0
     try:
-        # Warm-up: a few requests so the first model call is not in the figures.
+        # Warm-up: a few requests so the first model call is not in the figures; with --warm, every
+        # prompt of the pool once (a service that has been running sees its team's requests again).
         conn, headers = connect(state, home)
-        for i in range(5):
-            conn.request("POST", "/route", body=json.dumps({"request": prompt(rng, -i)}), headers=headers)
-            conn.getresponse().read()
+        warm = [prompt(rng, -i) for i in range(5)] + (pool if args.warm else [])
+        t_warm = time.perf_counter()
+        for text in warm:
+            for path in ("/route", "/match"):
+                body = {"request": text, "context": {"cwd": "/work/project"}}
+                conn.request("POST", path, body=json.dumps(body), headers=headers)
+                conn.getresponse().read()
+        warm_s = time.perf_counter() - t_warm
         conn.close()
 
         total = int(args.rate * duration)
@@ -238,6 +245,8 @@ def main() -> int:
         "server_cache_misses": metrics.get("cache_misses"),
         "distinct_prompts": args.distinct,
         "service_startup_s": round(startup_s, 2),
+        "warm_pool": bool(args.warm),
+        "warm_up_s": round(warm_s, 2),
         "cpus": os.cpu_count(),
     }
     print(f"hooklake serve load: {report['requests']} requests at {report['achieved_rate']}/s "

@@ -38,12 +38,14 @@ def trend(frame: pd.DataFrame, y: str, title: str, fmt: str = ",.0f", bucket: st
     base = alt.Chart(frame, title=title, height=HEIGHT)
     single = {} if color is not None else {"color": "#4D96FF"}
     if mark == "bar":
-        chart = base.mark_bar(opacity=0.9, **single)
+        chart = base.mark_bar(opacity=0.9, width={"band": 0.8}, **single)
     else:
         chart = base.mark_line(point=alt.OverlayMarkDef(size=16, **single), strokeWidth=2, **single)
     scale = alt.Scale(type="log") if log else alt.Scale(zero=True)
     enc: dict[str, Any] = {
-        "x": alt.X("bucket:T", axis=_time_axis(bucket)),
+        # a time unit gives bars a band as wide as the bucket (not a hairline)
+        "x": alt.X(f"{'yearmonthdatehours' if bucket == 'hour' else 'yearmonthdate'}(bucket):T",
+                   axis=_time_axis(bucket)) if mark == "bar" else alt.X("bucket:T", axis=_time_axis(bucket)),
         "y": alt.Y(f"{y}:Q", title=None, axis=alt.Axis(format=fmt, tickCount=5), scale=scale,
                    stack=True if mark == "bar" else None),
         "tooltip": [alt.Tooltip("bucket:T", title="time", format="%Y-%m-%d %H:%M"),
@@ -147,12 +149,12 @@ def waterfall(spans: pd.DataFrame, events: pd.DataFrame | None = None) -> alt.Ch
         marks = events[~events["event_name"].isin(["PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch"])]
         if not marks.empty:
             ev = pd.DataFrame({
-                "row": "  0 hook events",
+                "row": "hook events",
                 "at_ms": [(pd.to_datetime(t, utc=True) - origin).total_seconds() * 1000 for t in marks["event_time"]],
                 "event": marks["event_name"].astype(str).tolist(),
                 "agent": marks["agent_type"].fillna("").astype(str).tolist(),
             })
-            order = ["  0 hook events", *order]
+            order = ["hook events", *order]
             layers.append(
                 alt.Chart(ev).mark_tick(thickness=2, size=16, color="#8D99AE").encode(
                     y=alt.Y("row:N", sort=order, title=None),

@@ -102,19 +102,16 @@ def claude_history() -> list[Path]:
 def import_history() -> bool:
     """Import the user's transcripts with the transcript importer; False when it is not available."""
     try:
-        from ingest.importers import transcripts
+        from ingest.importers.transcripts import import_transcripts
     except ImportError:
         return False
-    fn = getattr(transcripts, "import_transcripts", None)
-    if fn is None:
-        return False
-    step("importing your Claude Code history from ~/.claude/projects")
-    report = fn(progress=True)
-    if hasattr(report, "as_dict"):
-        print("    " + json.dumps(report.as_dict())[:300], flush=True)
+    step("importing your Claude Code history from ~/.claude/projects (transcripts)")
+    started = time.monotonic()
+    report = import_transcripts()
+    data = report.as_dict() if hasattr(report, "as_dict") else {}
+    summary = ", ".join(f"{k} {v}" for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
+    print(f"    {summary[:200]} ({time.monotonic() - started:.1f} s)", flush=True)
     return True
-
-
 
 
 def build_demo_home(config: "DemoConfig", learn: bool = True) -> dict:

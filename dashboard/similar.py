@@ -175,22 +175,37 @@ def _cached_vectors(model: str, hashes: set[str]) -> dict[str, Any]:
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _points(version: str, ids: tuple[str, ...], texts: tuple[str, ...]) -> Any:
-    """2-D PCA positions of the patterns' representative prompts (embeddings reused from learn)."""
+    """2-D PCA positions of the patterns' representative prompts.
+
+    The vectors come from the embedding cache the learn job wrote, so drawing the map does not load
+    the model; only prompts missing from the cache (rare) are embedded, with the router's model.
+    """
     import numpy as np
     from sklearn.decomposition import PCA
 
     from learning.text import content_hash
 
-    r = router()
     hashes = [content_hash(t) for t in texts]
-    known = _cached_vectors(r.embedder.model_name, set(hashes))
+    known = _cached_vectors(_index_model(version), set(hashes))
     missing = [t for t, h in zip(texts, hashes) if h not in known]
     if missing:
+        r = router()
         with _LOCK:
             for t, v in zip(missing, r.embedder.encode(missing)):
                 known[content_hash(t)] = v
     vectors = np.stack([known[h] for h in hashes])
     return PCA(n_components=2, random_state=0).fit_transform(vectors)
+
+
+def _index_model(version: str) -> str:
+    """The embedding model named in the index manifest (the map must use the index's own vectors)."""
+    from learning.index import read_manifest
+
+    manifest = read_manifest(common.paths().index, version) or {}
+    model = manifest.get("model")
+    if not model:
+        raise NoIndex(f"the index manifest of version {version} names no model")
+    return str(model)
 
 
 def pattern_points(patterns: Any) -> Any:
@@ -200,7 +215,10 @@ def pattern_points(patterns: Any) -> Any:
     version = index_version()
     if version is None:
         raise NoIndex("no pattern index yet: run `hooklake learn`")
-    router()  # raises NoIndex when learning is absent
+    try:
+        import learning.index  # noqa: F401
+    except ImportError as exc:
+        raise NoIndex(f"the learning package is not available ({exc})") from exc
     frame = patterns.dropna(subset=["prompt_text"]).copy()
     if len(frame) < 3:
         return pd.DataFrame()

@@ -382,7 +382,9 @@ def install(
     commands = {c.name: c.entries[0].command for c in contributions if c.entries}
     new_record = {
         "commands": sorted({e.command for c in contributions for e in c.entries}),
-        "features": [c.name for c in contributions] + (["wrap_existing"] if wrap_existing else []),
+        # wrapped hooks stay wrapped until uninstall, even if a later install omits the flag
+        "features": [c.name for c in contributions]
+        + (["wrap_existing"] if wrap_existing or "wrap_existing" in record.get("features", []) else []),
         "created_file": record.get("created_file", original is None) if had_ours else original is None,
         "created_hooks_key": created_hooks_key,
         "installed_at": record.get("installed_at") if not changed and record else _now_iso(),

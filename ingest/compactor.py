@@ -128,6 +128,7 @@ class _IngestJob:
         self.host = _host_tag()
         self._con: Any = None
         self._prefilter: str | None = redactor.prefilter_regex()
+        self._prefilter_literals: list[str] | None = redactor.prefilter_literals()
         self._bad_field_counts: dict[tuple[str, str], int] = {}
         self.timings: dict[str, float] = {}
         self.cpu_timings: dict[str, float] = {}
@@ -256,13 +257,16 @@ class _IngestJob:
         if self._prefilter is not None and n:
             import polars as pl
 
+            text = pl.from_arrow(lines)
             try:
-                mask = pl.from_arrow(lines).str.contains(self._prefilter)
+                mask = text.str.contains(self._prefilter)
             except Exception as exc:  # a user pattern Rust regex cannot compile
                 raise HooklakeError(
                     f"config.toml [redaction]: a pattern cannot be used by the vectorised scan ({exc}); "
                     "use syntax without look-around or back-references"
                 ) from None
+            if self._prefilter_literals:
+                mask = mask | text.str.contains_any(self._prefilter_literals, ascii_case_insensitive=True)
             slow |= mask.fill_null(True).to_numpy()
         for seq in invalid:
             slow[seq] = True

@@ -14,15 +14,15 @@ Two rules, both case-insensitive:
   tokens, JWTs, private-key blocks, passwords in URLs, AWS keys, ``NAME_TOKEN=value``
   assignments in shell text, plus ``RedactionSettings.extra_patterns``.
 
-The ingest bulk path cannot afford to parse every payload in Python, so it first runs
-:meth:`Redactor.prefilter_regex` over the raw JSON text of each spool line (one vectorised scan)
-and sends only the lines that may hold a secret through the exact rules here. The prefilter is
-a superset of the exact rules for keys spelled in lower case, UPPER case, Capitalised or
-camelCase (``password``, ``PASSWORD``, ``Password``, ``apiKey``) with ``_``, ``-``, ``.`` or
-space between words. Known gaps of the prefilter (the exact rules would catch them, but the
-line never reaches them unless something else on it looks secret): a key in a freak mixed case
-such as ``pAsSwOrD``, a key that *starts* with a secret name after punctuation
-(``_password_hash``), and a key written with a space before its colon (``"password" :``).
+The ingest bulk path cannot afford to parse every payload in Python, so it first runs a
+vectorised prefilter over the raw JSON text of each spool line and sends only the lines that may
+hold a secret through the exact rules here: an ASCII-case-insensitive search for the key names
+as they appear in JSON text (:meth:`Redactor.prefilter_literals`: ``password":``, ``"api_key``,
+with ``_``, ``-``, ``.``, space or nothing between words) and one regular expression for the
+value shapes (:meth:`Redactor.prefilter_regex`). Known gaps of the prefilter (the exact rules
+would catch them, but the line never reaches them unless something else on it looks secret): a
+key that *starts* with a secret name after punctuation (``_password_hash``) and a key written
+with a space before its colon (``"password" :``); no JSON writer in use produces either.
 Value patterns are matched on decoded strings by the exact path; the prefilter looks for their
 fixed parts, which survive JSON escaping (the only characters JSON escapes are quotes,
 backslashes and control characters).
@@ -143,15 +143,8 @@ def normalise_key(key: str) -> str:
 
 
 def _spellings(words: tuple[str, ...]) -> set[str]:
-    """Common spellings of a (multi-)word key name: snake, kebab, joined, UPPER, Title, camel."""
-    out: set[str] = set()
-    for sep in ("", "_", "-", " ", "."):
-        out.add(sep.join(words))
-        out.add(sep.join(w.upper() for w in words))
-        out.add(sep.join(w.capitalize() for w in words))
-        out.add(words[0] + sep.join(w.capitalize() for w in words[1:]) if len(words) > 1 else words[0])
-        out.add(words[0].capitalize() + sep + sep.join(w.upper() for w in words[1:]) if len(words) > 1 else words[0])
-    return out
+    """Lower-case spellings of a (multi-)word key name: joined or with ``_ - . space`` between."""
+    return {sep.join(words) for sep in ("", "_", "-", " ", ".")}
 
 
 class Redactor:
@@ -247,29 +240,37 @@ class Redactor:
 
     # ------------------------------------------------------------------ vectorised prefilter
 
-    def prefilter_regex(self) -> str | None:
-        """One regular expression (Rust ``regex`` / RE2 syntax) matching every line that may hold
-        a secret; ``None`` when redaction is off."""
+    def prefilter_literals(self) -> list[str] | None:
+        """Lower-case literals, to be searched ASCII-case-insensitively, that every line with a
+        secret *key* contains (``password":``, ``"api_key``, ...); ``None`` when redaction is off."""
         if not self.enabled:
             return None
-        parts: list[str] = []
-        suffix_spellings: set[str] = set()
+        literals: set[str] = set()
         for name in SUFFIX_KEY_NAMES:
-            suffix_spellings |= _spellings(_KEY_WORDS[name])
-        prefix_spellings: set[str] = set()
+            literals |= {f'{spelling}":' for spelling in _spellings(_KEY_WORDS[name])}
         for name in PREFIX_KEY_NAMES:
-            prefix_spellings |= _spellings(_KEY_WORDS[name])
-        suffix_alt = "|".join(re.escape(s) for s in sorted(suffix_spellings, key=len, reverse=True))
-        prefix_alt = "|".join(re.escape(s) for s in sorted(prefix_spellings, key=len, reverse=True))
-        parts.append(f'(?:{suffix_alt})":')  # literal only: fast; `"key" :` with a space is not seen
-        parts.append(f'"(?:{prefix_alt})')
-        parts.extend(vp.prefilter for vp in VALUE_PATTERNS)
-        for name in self.extra_key_names:
-            parts.append(f"(?i:{re.escape(name)})")
-        for raw in self._raw_extra_key_names:
-            parts.append(f"(?i:{re.escape(raw)})")
+            literals |= {f'"{spelling}' for spelling in _spellings(_KEY_WORDS[name])}
+        literals |= {raw.lower() for raw in self._raw_extra_key_names if raw}
+        literals |= set(self.extra_key_names)
+        return sorted(literals)
+
+    def prefilter_regex(self) -> str | None:
+        """A regular expression (Rust ``regex`` / RE2 syntax) matching every line that may hold a
+        secret *value*; ``None`` when redaction is off."""
+        if not self.enabled:
+            return None
+        parts = [vp.prefilter for vp in VALUE_PATTERNS]
         parts.extend(f"(?:{p})" for p in self._raw_extra_patterns)
         return "|".join(parts)
+
+    def prefilter_matches(self, line: str) -> bool:
+        """The vectorised prefilter for one line (what ingest computes for a whole batch at once)."""
+        if not self.enabled:
+            return False
+        lowered = line.lower()
+        return any(lit in lowered for lit in self.prefilter_literals() or ()) or bool(
+            re.search(self.prefilter_regex() or "(?!)", line)
+        )
 
 
 def _replace_secret(match: re.Match[str]) -> str:

@@ -31,12 +31,47 @@ VIEWS_DIR = Path(__file__).resolve().parent / "views"
 MATERIALISED: tuple[str, ...] = (
     "tool_calls_base",
     "trace_facts",
+    "execution_traces",
     "hook_executions",
     "endpoint_calls",
     "routing_logged",
     "error_events",
     "session_facts",
 )
+
+#: Summary views the rollup stores whole (recomputed at each refresh, and when an open trace
+#: passes in_progress_timeout_s; see lakehouse.rollup).
+SUMMARIES: tuple[str, ...] = (
+    "agent_success_rates",
+    "hook_performance_summary",
+    "endpoint_reliability",
+    "tool_performance",
+    "session_summary",
+)
+
+#: How a stored table is read back. execution_traces is stored as of its refresh; the only column
+#: that can change later without a new event is status in_progress -> interrupted (the idle
+#: timeout), and that change leaves every criterion and the score as they are (completed is false
+#: in both states), so this one expression makes the stored rows exact at query time.
+READ_BACK: dict[str, str] = {
+    "execution_traces": (
+        "SELECT * REPLACE (CASE WHEN status = 'in_progress' AND last_event_at < now() - "
+        "to_seconds((SELECT in_progress_timeout_s FROM lakehouse_settings LIMIT 1)) "
+        "THEN 'interrupted' ELSE status END AS status) FROM rollup.execution_traces"
+    ),
+}
+
+
+def bind_to_rollup(con: Any) -> None:
+    """Point the stored views at the attached ``rollup`` database, then create the others."""
+    for name in MATERIALISED:
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {READ_BACK.get(name, f'SELECT * FROM rollup.{name}')}")
+    stored = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'rollup'").fetchall()}
+    summaries = frozenset(n for n in SUMMARIES if f"summary_{n}" in stored)
+    for name in summaries:
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM rollup.summary_{name}")
+    apply_views(con, skip=frozenset(MATERIALISED) | summaries)
 
 
 def _sql_literal(text: str) -> str:
@@ -269,9 +304,7 @@ def connect(
         # files at creation costs seconds); DuckDB binds views again at query time, so pointing
         # lake_events at the files afterwards is all it takes.
         create_empty_lake_events(con, paths, files)
-        for name in MATERIALISED:
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM rollup.{name}")
-        apply_views(con, skip=frozenset(MATERIALISED))
+        bind_to_rollup(con)
         bind_lake_events(con, paths, files)
     else:
         # No current rollup: compute the intermediate views once, in memory, as they are created.

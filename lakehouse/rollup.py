@@ -48,11 +48,16 @@ def rollup_path(paths: Paths) -> Path:
 
 
 def fingerprint() -> str:
-    """Changes whenever a view definition or the event schema changes: the rollup is then rebuilt."""
+    """Changes whenever a view definition, the payload pruning or the [success] settings change:
+    the rollup is then rebuilt."""
     from lakehouse.connect import VIEWS_DIR, view_files
+
+    from hooklake.settings import load_settings
 
     digest = hashlib.sha256(ROLLUP_FORMAT.encode())
     digest.update(repr(PAYLOAD_KINDS).encode())
+    # stored execution_traces depend on the [success] thresholds
+    digest.update(repr(load_settings().success).encode())
     for path in view_files(VIEWS_DIR):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -130,7 +135,7 @@ def attach_if_current(con: Any, paths: Paths, files: dict[str, tuple[int, int]],
             except duckdb.Error:
                 return False
             meta = dict(con.execute("SELECT key, value FROM rollup.rollup_meta").fetchall())
-            if (meta.get("fingerprint"), meta.get("lake_signature")) == want:
+            if (meta.get("fingerprint"), meta.get("lake_signature")) == want and not summaries_due(meta):
                 return True
             con.execute("DETACH rollup")
         if attempt == 0 and refresh:
@@ -187,7 +192,8 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
     meta = _read_meta(db) if db.exists() else {}
     fp = fingerprint()
     signature = lake_signature(files)
-    if not full and meta.get("fingerprint") == fp and meta.get("lake_signature") == signature:
+    if (not full and meta.get("fingerprint") == fp and meta.get("lake_signature") == signature
+            and not summaries_due(meta)):
         return
     rebuild = full or meta.get("fingerprint") != fp
     work = db.with_name(f"{ROLLUP_FILE}.tmp-{os.getpid()}")
@@ -345,12 +351,57 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
             _create_indexes(con)
         con.execute("DETACH rollup")
         con.close()
+        _store_summaries(work)
         os.replace(work, db)
     finally:
         with contextlib.suppress(OSError):
             work.unlink()
         with contextlib.suppress(OSError):
             Path(str(work) + ".wal").unlink()
+
+
+def summaries_due(meta: dict[str, str]) -> bool:
+    """True when an open trace has passed the idle timeout since the summaries were stored."""
+    due = meta.get("summaries_due_at")
+    if not due:
+        return False
+    return time.time() >= float(due)
+
+
+def _store_summaries(db: Path) -> None:
+    """Recompute the SUMMARIES tables from the stored per-session tables, and note when an open
+    trace will pass the idle timeout (the summaries must be recomputed then)."""
+    import duckdb
+
+    from lakehouse.connect import SUMMARIES, bind_to_rollup, create_settings
+
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"ATTACH '{str(db).replace(chr(39), chr(39) * 2)}' AS rollup")
+        create_settings(con)
+        from ingest.schema import arrow_schema
+
+        from lakehouse.connect import empty_table_sql
+
+        con.execute(empty_table_sql("lake_events", arrow_schema(), ', "date" DATE'))
+        for name in SUMMARIES:
+            con.execute(f"DROP TABLE IF EXISTS rollup.summary_{name}")
+        bind_to_rollup(con)
+        con.execute("BEGIN")
+        for name in SUMMARIES:
+            con.execute(f"CREATE TABLE rollup.summary_{name} AS SELECT * FROM {name}")
+        due = con.execute(
+            "SELECT epoch(min(last_event_at)) + (SELECT in_progress_timeout_s FROM lakehouse_settings) "
+            "FROM execution_traces WHERE status = 'in_progress'").fetchone()[0]
+        con.execute("DELETE FROM rollup.rollup_meta WHERE key = 'summaries_due_at'")
+        if due is not None:
+            con.execute("INSERT INTO rollup.rollup_meta VALUES ('summaries_due_at', ?)", [str(float(due))])
+        con.execute("COMMIT")
+        con.execute("DETACH rollup")
+    finally:
+        con.close()
 
 
 def _drop(con: Any, name: str) -> None:

@@ -138,13 +138,12 @@ def assemble_trace(correlation_id: str, con: Any = None) -> dict[str, Any] | Non
     now = dt.datetime.now(dt.timezone.utc)
 
     def lookup(columns: str, name: str, wanted: list[str], extra: str = "") -> list[dict[str, Any]]:
-        if not wanted:
-            return []
-        if len(wanted) == 1:  # '=' lets DuckDB use the ART index
-            return _rows(con, f"SELECT {columns} FROM {table(con, name, attached)} WHERE correlation_id = ?{extra}",
-                         wanted)
-        return _rows(con, f"SELECT {columns} FROM {table(con, name, attached)} "
-                          f"WHERE correlation_id IN ({_placeholders(len(wanted))}){extra}", wanted)
+        # one '=' lookup per trace: DuckDB answers those from the ART index (an IN list scans)
+        out: list[dict[str, Any]] = []
+        for cid in wanted:
+            out += _rows(con, f"SELECT {columns} FROM {table(con, name, attached)} WHERE correlation_id = ?{extra}",
+                         [cid])
+        return out
 
     tools = [derive_tool_call(t, settings, now) for t in lookup(
         "correlation_id, tool_use_id, tool_name, mcp_server, mcp_tool, started_at, ended_at, duration_ms, "

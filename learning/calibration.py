@@ -249,11 +249,36 @@ def precision_at_coverage(conf: np.ndarray, correct: np.ndarray, novel: np.ndarr
             "false_match_rate": m["false_match_rate"]}
 
 
-def choose_threshold(conf, correct, novel, weight, target_precision: float, max_fmr: float) -> float:
-    """Lowest threshold meeting both constraints (more coverage); 1.01 = never match."""
+def _wilson(p: float, n: float, z: float) -> tuple[float, float]:
+    if n <= 0:
+        return 0.0, 1.0
+    d = 1 + z * z / n
+    c = p + z * z / (2 * n)
+    r = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (c - r) / d, (c + r) / d
+
+
+def _n_eff(w: np.ndarray) -> float:
+    s2 = float((w * w).sum())
+    return float(w.sum()) ** 2 / s2 if s2 > 0 else 0.0
+
+
+def choose_threshold(conf, correct, novel, weight, target_precision: float, max_fmr: float, z: float = 1.28) -> float:
+    """Lowest threshold (most coverage) at which, with ~90% one-sided confidence (Wilson bounds),
+    precision is at least ``target_precision`` and the false-match rate on unseen-kind requests at
+    most ``max_fmr``. 1.01 = never match."""
     for t in np.unique(conf):
-        m = metrics(conf, correct, novel, weight, float(t))
-        if m["precision"] >= target_precision and m["false_match_rate"] <= max_fmr and (conf >= t).any():
+        m = conf >= t
+        if not m.any():
+            continue
+        p = float((weight * (m & correct)).sum() / (weight * m).sum())
+        p_lo, _ = _wilson(p, _n_eff(weight[m]), z)
+        if novel.any():
+            f = float((weight * (m & novel)).sum() / (weight * novel).sum())
+            _, f_hi = _wilson(f, _n_eff(weight[novel]), z)
+        else:
+            f_hi = 0.0
+        if p_lo >= target_precision and f_hi <= max_fmr:
             return float(t)
     return 1.01
 

@@ -422,6 +422,7 @@ class Service:
         self.metrics = Metrics()
         self.holder = holder if holder is not None else RouterHolder(paths)
         self.cache = AnswerCache(config.cache_size)
+        self.vectors = AnswerCache(config.cache_size)
         self.holder.on_swap.append(self.cache.clear)
         self.writer = writer if writer is not None else EventWriter(paths, self.metrics, config.queue_size)
         self.writer.metrics = self.metrics
@@ -491,6 +492,16 @@ class Service:
             self.cache.put(key, value)
         return value, False
 
+    def _vector(self, router: Any, text: str) -> Any:
+        """The request's embedding, cached by text: /match and /route of one prompt embed it once,
+        and the cache survives index reloads (the model does not change with the index)."""
+        key = self.cache.key("vector", getattr(getattr(router, "embedder", None), "model_name", None), text)
+        vector = self.vectors.get(key)
+        if vector is None:
+            vector = router.embed(text)
+            self.vectors.put(key, vector)
+        return vector
+
     def match(self, body: dict[str, Any]) -> dict[str, Any]:
         request = _require_text(body, "request")
         context = _optional_dict(body, "context")
@@ -498,7 +509,8 @@ class Service:
         min_conf = _optional_float(body, "min_confidence")
 
         def compute(router: Any) -> list[dict[str, Any]]:
-            return [_as_dict(m) for m in router.match(request, context, k=k, min_confidence=min_conf)]
+            extra = {"vector": self._vector(router, request)} if _accepts(router.match, "vector") else {}
+            return [_as_dict(m) for m in router.match(request, context, k=k, min_confidence=min_conf, **extra)]
 
         matches, cached = self._cached("match", (request, context, k, min_conf), compute)
         return {"matches": matches, "index_version": self.holder.version, "cached": cached}
@@ -527,7 +539,8 @@ class Service:
             cached = False
             with self.compute_lock:
                 if supports_log:
-                    decision = router.route(request, context, log=False, correlation_id=correlation_id)
+                    extra = {"vector": self._vector(router, request)} if _accepts(router.route, "vector") else {}
+                    decision = router.route(request, context, log=False, correlation_id=correlation_id, **extra)
                 else:
                     decision = router.route(request, context)
             if self.holder.version == version:

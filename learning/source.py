@@ -170,6 +170,12 @@ def load(paths=None) -> LakeData:
         errors = _or_empty(_select(con, "error_events", ("correlation_id", "occurred_at", "source_kind", "agent_type", "tool_name",
                                                "service", "endpoint", "error_message", "error_template")))
         decisions = _decisions(con)
+        if raw is not None and raw.height and tool_calls.height and "is_subagent" in raw.columns:
+            # A subagent's tool calls belong to the main trace's path: key them by its root.
+            kids = raw.filter(pl.col("is_subagent").fill_null(False) & pl.col("root_id").is_not_null())
+            mapping = dict(zip(kids["correlation_id"].to_list(), kids["root_id"].to_list()))
+            if mapping:
+                tool_calls = tool_calls.with_columns(pl.col("correlation_id").replace(mapping))
     finally:
         con.close()
     return LakeData(traces, tool_calls, subagents, errors, decisions)

@@ -40,7 +40,10 @@ if groups is not None:
                 samples = samples.copy()
                 samples["open"] = samples["correlation_id"].map(common.trace_link)
                 st.dataframe(samples, hide_index=True, width="stretch",
-                             column_config={"open": st.column_config.LinkColumn("trace", display_text="open")})
+                             column_order=["open", "occurred_at", "source_kind", "agent_type", "tool_name", "service",
+                                           "endpoint", "error_message", "correlation_id"],
+                             column_config={"open": st.column_config.LinkColumn("trace", display_text="open"),
+                                            "error_message": st.column_config.TextColumn(width="large")})
 
 st.subheader("Learned error patterns")
 learned = common.try_query("learned", "error_patterns", what="learned error patterns")

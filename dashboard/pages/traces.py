@@ -160,4 +160,10 @@ with tab_events:
             st.code(str(events.iloc[int(idx)]["payload"]))
 
 with tab_similar:
-    similar.render_similar(str(summary.get("prompt_text") or ""), exclude=trace_id)
+    # On demand: matching loads the embedding model (seconds, once per server), which opening a
+    # trace should not wait for.
+    if st.button("Find similar traces", key=f"similar_{trace_id}",
+                 help="Match this prompt against the learned patterns and list the traces behind them."):
+        st.session_state["similar_for"] = trace_id
+    if st.session_state.get("similar_for") == trace_id:
+        similar.render_similar(str(summary.get("prompt_text") or ""), exclude=trace_id)

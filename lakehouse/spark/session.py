@@ -29,6 +29,10 @@ def local_conf(master: str) -> dict[str, str]:
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.parquet.enableVectorizedReader": "true",
         "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+        # DuckDB: len(NULL) is NULL, to_json keeps NULL fields, '\s' in a string is a backslash + s
+        "spark.sql.legacy.sizeOfNull": "false",
+        "spark.log.structuredLogging.enabled": "false",
+        "spark.sql.jsonGenerator.ignoreNullFields": "false",
         # Driver JVM memory; on a cluster the deployment sets its own.
         "spark.driver.memory": os.environ.get("HOOKLAKE_SPARK_DRIVER_MEMORY", "2g"),
     }
@@ -60,7 +64,7 @@ def get_session(master: str | None = None, conf: dict[str, str] | None = None, a
     except Exception as exc:  # no Java, wrong Java, cannot reach the master
         raise HooklakeError(f"could not start Spark (master {master}): {str(exc).splitlines()[0][:300]}; "
                             "Spark 4 needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)") from None
-    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setLogLevel("FATAL")
     _SESSION = session
     return session
 

@@ -142,6 +142,12 @@ def test_trace_detail_shows_waterfall_criteria_and_raw_events(lake_home) -> None
     # raw events table lists the trace's hook events, payload shown as JSON
     assert any("event_name" in df.value.columns for df in at.dataframe)
     assert at.json, "raw payload JSON is missing"
+    # "Similar traces" matches the prompt against the learned patterns on demand
+    if lake_home.learned:
+        at.button(key=f"similar_{pick['correlation_id']}").click().run()
+        assert_clean(at)
+        assert any("confidence" in m.value and "pat_" in m.value for m in at.markdown), \
+            [i.value for i in at.info]
 
 
 def test_unknown_trace_id_says_so(lake_home) -> None:

@@ -6,7 +6,7 @@ Claude Code offline (see ``tests/e2e/README.md``) and returns what happened: exi
 JSON result, stderr and the stub's requests made during that run.
 
 Hooks go into ``<project>/.claude/settings.json``; :meth:`ClaudeProject.add_recorder` registers
-``record_hook.py`` for every hook event so a test can compare its own view of the payloads with
+a recorder hook for every hook event so a test can compare its own view of the payloads with
 what another hook (hooklake's) captured.
 """
 
@@ -169,13 +169,17 @@ class ClaudeProject:
         self.settings_path.write_text(json.dumps(settings, indent=2) + "\n")
 
     def add_recorder(self, out: Path, events: tuple[str, ...] = HOOK_EVENTS) -> None:
-        """Register ``record_hook.py`` (appending each payload to ``out``) for every event.
+        """Register a recorder hook for every event: each payload lands verbatim in its own file.
 
-        The script is copied into the fake home so the command Claude Code logs in its transcripts
-        names only paths inside this temporary folder.
+        ``out`` is a directory; each hook process writes ``<ns since epoch>-<pid>.json`` there
+        with ``cat`` (a shell and two tiny programs: ~10 ms even on a loaded machine, where a
+        Python start-up per event can cost far more). :func:`read_recorded` returns the payloads
+        in the order the hooks started. One file per payload means hooks running at the same
+        time (parallel tools, background subagents) can never interleave.
         """
-        script = self.install_helper("record_hook.py")
-        command = f"{python_command()} {shlex.quote(str(script))} {shlex.quote(str(out))}"
+        out.mkdir(parents=True, exist_ok=True)
+        target = shlex.quote(str(out)) + '/"$(date +%s%N)-$$.json"'
+        command = f"cat > {target}"
         settings = self.read_settings()
         hooks = settings.setdefault("hooks", {})
         for event in events:
@@ -246,17 +250,18 @@ def _text(value: str | bytes | None) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Payloads written by ``record_hook.py`` (one JSON object per line)."""
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def read_recorded(out: Path) -> list[dict[str, Any]]:
+    """Payloads written by the recorder hook of :meth:`ClaudeProject.add_recorder`, in start order."""
+    return [json.loads(raw) for raw in recorded_raw(out)]
 
 
-def copy_transcripts(project: ClaudeProject, dest: Path) -> list[Path]:
-    """Copy the project's transcript folder (sessions and their subagents/) to ``dest``."""
-    src = project.transcripts_dir
-    if not src.exists():
+def recorded_raw(out: Path) -> list[str]:
+    """The recorder's payload texts, exactly as Claude Code sent them, in start order."""
+    if not out.exists():
         return []
-    shutil.copytree(src, dest, dirs_exist_ok=True)
-    return sorted(p for p in dest.rglob("*") if p.is_file())
+
+    def start(path: Path) -> tuple[int, int]:
+        ns, _, pid = path.stem.partition("-")
+        return int(ns), int(pid)
+
+    return [p.read_text(encoding="utf-8") for p in sorted(out.glob("*.json"), key=start)]

@@ -34,7 +34,8 @@ from claude_harness import (  # noqa: E402
     ClaudeProject,
     encode_project_dir,
     find_claude,
-    read_jsonl,
+    read_recorded,
+    recorded_raw,
     skip_reason,
 )
 
@@ -75,16 +76,17 @@ def record(name: str, out: Path, claude_bin: Path, stub: AnthropicStub, workdir:
     project = ClaudeProject(root=root, claude_bin=claude_bin, stub=stub)
     scenario = scenarios.materialise(scenarios.ALL[name](), project.project)
     stub.script = scenario.script
-    payload_file = project.home / ".e2e-helpers" / "payloads.jsonl"
-    project.add_recorder(payload_file)
+    payload_dir = project.home / ".e2e-helpers" / "payloads"
+    project.add_recorder(payload_dir)
     runs = scenario.run(project)
     for run in runs:
         if run.returncode != 0:
             raise SystemExit(f"{name}: {run.describe()}")
     pairs = neutraliser(project)
 
-    raw = payload_file.read_text(encoding="utf-8")
-    (out / f"{name}.jsonl").write_text(neutralise(raw, pairs), encoding="utf-8")
+    lines = [raw.rstrip("\r\n") for raw in recorded_raw(payload_dir)]
+    (out / f"{name}.jsonl").write_text(neutralise("".join(f"{line}\n" for line in lines), pairs),
+                                       encoding="utf-8")
 
     dest = out / "transcripts" / name
     if dest.exists():
@@ -95,7 +97,7 @@ def record(name: str, out: Path, claude_bin: Path, stub: AnthropicStub, workdir:
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(neutralise(path.read_text(encoding="utf-8"), pairs), encoding="utf-8")
-    return [p.get("hook_event_name", "?") for p in read_jsonl(payload_file)]
+    return [p.get("hook_event_name", "?") for p in read_recorded(payload_dir)]
 
 
 def main(argv: list[str] | None = None) -> int:

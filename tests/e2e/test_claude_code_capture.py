@@ -25,7 +25,7 @@ import pytest
 
 import claude_scenarios as scenarios
 from anthropic_stub import AnthropicStub, Script
-from claude_harness import ClaudeProject, ClaudeRun, read_jsonl
+from claude_harness import ClaudeProject, ClaudeRun, read_recorded
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -121,8 +121,8 @@ def capture(claude_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Captu
     with AnthropicStub(Script([])) as stub:
         project = ClaudeProject(root=root / "session", claude_bin=claude_bin, stub=stub,
                                 extra_env={"HOOKLAKE_HOME": str(home)})
-        record_file = project.home / ".e2e-helpers" / "payloads.jsonl"
-        project.add_recorder(record_file)  # the user's own hooks, present before install
+        record_dir = project.home / ".e2e-helpers" / "payloads"
+        project.add_recorder(record_dir)  # the user's own hooks, present before install
         before = project.read_settings()
         hooklake(["install", "--project", str(project.project)], home)
         after = project.read_settings()
@@ -147,7 +147,7 @@ def capture(claude_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Captu
         settings_before_install=before,
         settings_after_install=after,
         runs=runs,
-        recorded=read_jsonl(record_file),
+        recorded=read_recorded(record_dir),
         installed_events=added_events(before, after),
         ingest_report=report,
         reingest_report=reingest,
@@ -307,6 +307,69 @@ def test_sessions_start_and_end(capture: Capture) -> None:
         assert row["event_kind"] == "session_end"
 
 
+def test_capture_hook_logged_no_errors(capture: Capture) -> None:
+    from hooklake.paths import Paths
+
+    log = Paths.resolve(capture.home).capture_errors
+    assert not log.exists() or log.read_text().strip() == "", log.read_text()[:2000]
+
+
+def test_lakehouse_rebuilds_the_traces(capture: Capture) -> None:
+    """The views downstream work relies on, over the lake these real sessions produced."""
+    import lakehouse
+
+    con = lakehouse.connect(home=capture.home)
+    try:
+        traces = con.execute(
+            "SELECT correlation_id, root_id, parent_id, is_subagent, agent_type, tool_calls, tool_failures, "
+            "subagents, tool_sequence, prompt_text, triggered_by_correlation_id, triggered_by_tool_use_id "
+            "FROM execution_traces").fetchall()
+        runs = con.execute("SELECT correlation_id, parent_correlation_id, parent_tool_use_id, agent_id, agent_type "
+                           "FROM subagent_runs").fetchall()
+        calls = con.execute("SELECT tool_use_id, tool_name, status, mcp_server, mcp_tool FROM tool_calls").fetchall()
+    finally:
+        con.close()
+    prompt_ids = {r["prompt_id"] for r in capture.rows_named("UserPromptSubmit")}
+    by_id = {t[0]: t for t in traces}
+    top = [t for t in traces if not t[3]]
+    children = [t for t in traces if t[3]]
+    assert {t[0] for t in top} == prompt_ids
+    assert len(children) == 2 and all(c[4] == "general-purpose" and c[8] == ["Bash"] for c in children)
+    agent_calls = {r["tool_use_id"]: r["correlation_id"] for r in capture.rows if r["tool_name"] == "Agent"
+                   and r["event_kind"] == "tool_start"}
+    for child_id, parent_id, parent_tool_use_id, agent_id, agent_type in runs:
+        assert agent_calls[parent_tool_use_id] == parent_id == by_id[child_id][2]
+        assert by_id[child_id][1] == by_id[parent_id][1] == parent_id  # root of the child = its parent prompt
+        assert by_id[parent_id][7] == 1 and by_id[parent_id][8] == ["Agent"]
+    assert len(runs) == 2
+    failing = [t for t in top if t[6]]
+    assert len(failing) == 1 and failing[0][9].startswith("Run the check script")
+    note = next(t for t in top if t[9].startswith("<task-notification>"))
+    assert note[10] in agent_calls.values() and note[11] in agent_calls
+    statuses = Counter((c[1], c[2]) for c in calls)
+    assert statuses == {("Bash", "ok"): 5, ("Bash", "error"): 1, ("Write", "ok"): 1, ("Agent", "ok"): 2,
+                        ("mcp__calc__add", "ok"): 1}
+    assert {(c[3], c[4]) for c in calls if c[1] == "mcp__calc__add"} == {("calc", "add")}
+
+
 def test_uninstall_restores_the_project_settings(capture: Capture) -> None:
     hooklake(["uninstall", "--project", str(capture.project.project)], capture.home)
     assert capture.project.read_settings() == capture.settings_before_install
+
+
+def test_kill_switch_stops_capture(claude_bin: Path, tmp_path: Path) -> None:
+    """With HOOKLAKE_DISABLED set the installed hooks stay silent and the session is unaffected."""
+    home = tmp_path / "hooklake-home"
+    home.mkdir()
+    require_cli(home)
+    with AnthropicStub(Script([])) as stub:
+        project = ClaudeProject(root=tmp_path / "session", claude_bin=claude_bin, stub=stub,
+                                extra_env={"HOOKLAKE_HOME": str(home), "HOOKLAKE_DISABLED": "1"})
+        hooklake(["install", "--project", str(project.project)], home)
+        assert CORE_EVENTS <= set(project.read_settings()["hooks"])
+        scenario = scenarios.materialise(scenarios.simple_text(), project.project)
+        stub.script = scenario.script
+        runs = scenario.run(project)
+    assert runs[0].returncode == 0 and runs[0].result["result"].startswith("A data lake"), runs[0].describe()
+    spooled = [line for f in (home / "spool").glob("*") if f.is_file() for line in f.read_text().splitlines()]
+    assert spooled == []

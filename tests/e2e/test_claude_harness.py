@@ -7,7 +7,7 @@ import shlex
 import pytest
 
 from anthropic_stub import Conversation, Reply, Script
-from claude_harness import read_jsonl, python_command
+from claude_harness import python_command, read_recorded
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +22,7 @@ def test_user_prompt_hook_context_reaches_the_model(claude_project, anthropic_st
         "print(json.dumps({'hookSpecificOutput': {'hookEventName': 'UserPromptSubmit',\n"
         f"    'additionalContext': '{MARKER} for ' + payload['prompt_id']}}}}))\n"
     )
-    record = claude_project.home / "payloads.jsonl"
+    record = claude_project.home / "payloads"
     claude_project.add_recorder(record)
     settings = claude_project.read_settings()
     settings["hooks"]["UserPromptSubmit"].append(
@@ -34,7 +34,7 @@ def test_user_prompt_hook_context_reaches_the_model(claude_project, anthropic_st
 
     assert run.returncode == 0, run.describe()
     assert run.result is not None and run.result["result"] == "Hello."
-    payloads = read_jsonl(record)
+    payloads = read_recorded(record)
     prompt_id = next(p["prompt_id"] for p in payloads if p["hook_event_name"] == "UserPromptSubmit")
     assert anthropic_stub.model_saw(f"{MARKER} for {prompt_id}")
     assert [r.answered_by for r in run.requests] == ["'Greet me'#0"]

@@ -94,3 +94,25 @@ def test_rollup_file_is_replaced_atomically_and_readers_keep_working(paths: Path
     fresh = lakehouse.connect(paths.home, learning=False)
     assert fresh.execute("SELECT count(*) FROM execution_traces").fetchone()[0] == before + 1
     assert not list(rollup_path(paths).parent.glob("*.tmp-*"))
+
+
+def test_open_trace_times_out_in_stored_views_and_summaries(paths: Paths) -> None:
+    import time as _time
+
+    paths.config.write_text("[success]\nin_progress_timeout_s = 4\n", encoding="utf-8")
+    sp = Spool(scenarios.now_ns())
+    sp.add(prompt("sess-idle", "p-idle", "left open"))
+    sp.add(pre("sess-idle", "p-idle", "Bash", "tu-idle-1"))
+    sp.ingest(paths)
+    con = lakehouse.connect(paths.home, learning=False)
+    assert con.execute("SELECT status FROM execution_traces").fetchone()[0] == "in_progress"
+    assert con.execute("SELECT in_progress FROM agent_success_rates").fetchone()[0] == 1
+    _time.sleep(4.5)
+    # the stored row is read back exactly, and the summaries are recomputed when the timeout passes
+    assert con.execute("SELECT status FROM execution_traces").fetchone()[0] == "interrupted"
+    fresh = lakehouse.connect(paths.home, learning=False)
+    assert fresh.execute("SELECT in_progress, failed_executions FROM agent_success_rates").fetchone() == (0, 1)
+    assert fresh.execute("SELECT status FROM tool_calls").fetchone()[0] == "interrupted"
+    direct = lakehouse.connect(paths.home, refresh="off", learning=False)
+    for view in COMPARED:
+        assert snapshot(fresh, view) == snapshot(direct, view), view

@@ -26,7 +26,7 @@ def _lake_prompt(learned_home, kind_name: str, eval_traces) -> str:
 
 
 def test_match_finds_the_path_of_a_paraphrase(router):
-    matches = router.match("pytest for the calculate_tax helper please: empty input, bad input and the normal case", k=3)
+    matches = router.match("Please write pytest unit tests for the calculate_tax function, with edge cases", k=3)
     assert matches, "a learned index returns candidates"
     top = matches[0]
     assert top.agent == "test-writer" and "Write" in top.tools

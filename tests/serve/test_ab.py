@@ -181,5 +181,7 @@ def test_report_ab_cli_json(paths, capsys):
     data = json.loads(capsys.readouterr().out)
     assert [g["group"] for g in data["groups"]] == ["treatment", "shadow"]
     assert data["comparisons"][0]["control"] == "shadow"
+    assert main(["report", "ab", "--json", "--since", "2030-01-01"]) == 0  # advice given before: none left
+    assert json.loads(capsys.readouterr().out)["groups"] == []
     assert main(["report", "ab", "--confidence", "1.5"]) == 1
     assert "--confidence must be between 0 and 1" in capsys.readouterr().err
