@@ -17,7 +17,8 @@ machine noise hits all variants alike. Variants:
 * ``native via bash -c`` -- the installed command string run through ``bash -c``, the way
   Claude Code runs command hooks (adds a shell start-up that no hook can avoid).
 
-Ratios are of p50s, measured in the same run. Events go to a throw-away HOOKLAKE_HOME; the
+Ratios are of p50s, measured in the same run. ``cpu ms`` is the mean user+sys CPU time of
+the process (and its children), which machine load does not inflate the way it does wall time. Events go to a throw-away HOOKLAKE_HOME; the
 number of spool lines is checked afterwards. Writes benchmarks/results/capture_bench.json.
 """
 
@@ -27,6 +28,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -107,6 +109,7 @@ def main() -> int:
         }
         env = {k: v for k, v in os.environ.items() if k != "HOOKLAKE_DISABLED"}
         times: dict[str, list[float]] = {name: [] for name in variants}
+        cpu: dict[str, list[float]] = {name: [] for name in variants}
         names = list(variants)
         rng = random.Random(1)
         for _ in range(3):  # warm the page cache and the binaries
@@ -115,7 +118,9 @@ def main() -> int:
         for _ in range(n):
             rng.shuffle(names)
             for name in names:
-                times[name].append(_run(variants[name], data, env))
+                wall, used = _run(variants[name], data, env)
+                times[name].append(wall)
+                cpu[name].append(used)
 
         lines = {
             "native": _count_lines(home_native) - 3,
@@ -139,6 +144,7 @@ def main() -> int:
             "p90_ms": round(pct(t, 0.90), 3),
             "p99_ms": round(pct(t, 0.99), 3),
             "mean_ms": round(sum(t) / len(t), 3),
+            "cpu_mean_ms": round(sum(cpu[name]) / len(cpu[name]), 3),
         })
     by = {r["variant"]: r for r in rows}
     ratios = {
@@ -171,9 +177,13 @@ def main() -> int:
     }
 
     print(f"capture hook wall time per event, {len(data)} B PreToolUse payload, {n} events per variant")
-    print(f"{'variant':<22}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'mean ms':>9}")
+    print(f"load average (1 min) at the end: {report['loadavg_1m']} on {os.cpu_count()} CPUs")
+    print(f"{'variant':<24}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'cpu ms':>9}")
     for r in rows:
-        print(f"{r['variant']:<22}{r['p50_ms']:>9.2f}{r['p90_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['mean_ms']:>9.2f}")
+        print(
+            f"{r['variant']:<24}{r['p50_ms']:>9.2f}{r['p90_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+            f"{r['mean_ms']:>9.2f}{r['cpu_mean_ms']:>9.2f}"
+        )
     for key, value in ratios.items():
         print(f"{key:<45}{value:>8}")
     for key, ok in targets.items():
@@ -184,19 +194,23 @@ def main() -> int:
     return 0
 
 
-def _run(variant: dict, data: bytes, env: dict[str, str]) -> float:
+def _run(variant: dict, data: bytes, env: dict[str, str]) -> tuple[float, float]:
+    """Wall ms and CPU ms (user + sys of the child and its children) of one event."""
     target = variant.get("append_to")
     out = open(target, "ab") if target else subprocess.DEVNULL
     try:
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(variant["argv"], input=data, stdout=out, stderr=subprocess.DEVNULL, env=env)
         elapsed = (time.perf_counter() - t0) * 1000.0
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
         if target:
             out.close()
     if proc.returncode != 0:
         raise SystemExit(f"{variant['argv']} exited {proc.returncode}")
-    return elapsed
+    cpu = ((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)) * 1000.0
+    return elapsed, cpu
 
 
 def _count_lines(home: Path) -> int:

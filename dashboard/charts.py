@@ -27,6 +27,11 @@ def _time_axis(bucket: str) -> alt.Axis:
     return alt.Axis(title=None, format="%b %d %H:%M" if bucket == "hour" else "%b %d", labelOverlap=True)
 
 
+def _rows_height(rows: int) -> int:
+    """Chart height for ``rows`` categories: Streamlit fits title and axes inside the height."""
+    return max(HEIGHT, 90 + 24 * rows)
+
+
 def _legend() -> alt.Legend:
     # On the right: a legend below the plot eats the plot's height when the chart fits its container.
     return alt.Legend(orient="right", title=None, labelLimit=170, symbolLimit=12)
@@ -77,14 +82,14 @@ def percentiles(frame: pd.DataFrame, key: str, title: str, cols: tuple[str, ...]
                         legend=_legend()),
         tooltip=[alt.Tooltip(f"{key}:N"), "percentile:N", alt.Tooltip("ms:Q", format=",.0f")],
     )
-    return alt.layer(rule, dots, title=title).properties(height=max(HEIGHT, 24 * len(order)))
+    return alt.layer(rule, dots, title=title).properties(height=_rows_height(len(order)))
 
 
 def rate_bars(frame: pd.DataFrame, key: str, rate: str, volume: str, title: str, top: int = 15) -> alt.Chart:
     """Horizontal bars of a rate (0..1) per ``key``, with the volume in the tooltip."""
     data = frame.sort_values(rate, ascending=False).head(top)
     return (
-        alt.Chart(data, title=title, height=max(HEIGHT, 24 * len(data)))
+        alt.Chart(data, title=title, height=_rows_height(len(data)))
         .mark_bar(color="#E4572E", cornerRadiusEnd=2)
         .encode(
             y=alt.Y(f"{key}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=240, labelOverlap=False)),

@@ -175,11 +175,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise HooklakeError(f"--days must be between 1 and 365, got {args.days}")
     write_demo_data(args.days, args.seed, args.sessions_per_day, force=args.force)
     run_ingest_step()
-    if not args.no_learn:
+    learned = True if args.no_learn else _learn(run_learn_step, step)
+    return _finish(args, learned, step)
+
+
+def _learn(run_learn_step, step) -> bool:
+    """Learning failing (missing extra, odd data) must not hide the traces: warn and go on."""
+    from hooklake.errors import HooklakeError
+
+    try:
         run_learn_step()
+    except HooklakeError as exc:
+        step(f"learning failed: {exc}")
+        step("the dashboard still shows every trace; fix the problem and run `hooklake learn` for patterns")
+        return False
+    return True
+
+
+def _finish(args: argparse.Namespace, learned: bool, step) -> int:
     if args.no_dashboard:
-        step("done: run `hooklake dashboard` to explore")
-        return 0
+        step("done: run `hooklake dashboard` to explore" if learned else "done, without learned patterns")
+        return 0 if learned else 1
     step("starting the dashboard")
     return run_dashboard(port=args.port, open_browser=not args.no_browser)
 
@@ -197,9 +213,4 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
     if not imported:
         write_demo_data(21, 7)
     run_ingest_step()
-    run_learn_step()
-    if args.no_dashboard:
-        step("done: run `hooklake dashboard` to explore")
-        return 0
-    step("starting the dashboard")
-    return run_dashboard(port=args.port, open_browser=not args.no_browser)
+    return _finish(args, _learn(run_learn_step, step), step)

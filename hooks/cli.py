@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "install",
         help="add the capture hook for every Claude Code hook event to settings.json",
         description="Merge hooklake's capture hook into a Claude Code settings.json for every hook "
-        "event (matcher '*', timeout 10 s), keeping everything already there. Idempotent; the "
+        "event (matcher '*' where the event takes one, timeout 10 s), keeping everything "
+        "already there. Idempotent; the "
         "previous file is backed up next to it before any change. The native hook is compiled "
         "with the system C compiler into the hooklake bin folder; without one, the Python hook "
         "is installed. WorktreeCreate/WorktreeRemove are left out: a hook there replaces Claude "

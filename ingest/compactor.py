@@ -112,6 +112,9 @@ def run_ingest(paths: Paths | None = None, progress: bool = False, *, wait_s: fl
         job.run(progress)
         report.phase_s = {k: round(v, 3) for k, v in job.timings.items()}
         report.phase_cpu_s = {k: round(v, 3) for k, v in job.cpu_timings.items()}
+    from ingest.upload import publish_after_ingest  # a team lake (s3://...): publish the new files
+
+    publish_after_ingest(paths)
     report.duration_s = round(time.perf_counter() - started, 3)
     if report.duration_s > 0:
         report.events_per_s = round(report.events_read / report.duration_s, 1)

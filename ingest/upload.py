@@ -123,45 +123,51 @@ def publish(paths: Paths | None = None, *, client: Any = None) -> UploadReport |
     path = state_file(paths, loc.uri)
     with _Lock(paths.state / LOCK_FILE):
         state = _read_state(path, loc.uri)
-        pending = state["pending"]
-        if pending is None:
-            pending = _plan(paths, state, report)
+        # first finish an upload a failed run left pending, then publish what is new
+        while True:
+            pending = state["pending"]
             if pending is None:
-                report.duration_s = round(time.perf_counter() - started, 3)
-                return report
-            state["pending"] = pending
+                pending = _plan(paths, state, report)
+                if pending is None:
+                    break
+                state["pending"] = pending
+                _write_state(path, state)
+            else:
+                report.resumed = True
+            _send(paths, loc, client, pending, report)
+            for local_rel, item in pending["files"].items():
+                state["published"][local_rel] = {"remote": item["remote"], "commit": pending["commit"],
+                                                 "size": item["size"]}
+            state["pending"] = None
+            _forget_removed(paths, state)
             _write_state(path, state)
-        else:
-            report.resumed = True
-        try:
-            for local_rel, item in sorted(pending["files"].items()):
-                source = paths.events / local_rel
-                if not source.exists():
-                    # removed locally (retention) after it was planned: publish the rest
-                    continue
-                client.upload_file(str(source), loc.bucket, loc.key(item["remote"]))
-                report.files += 1
-                report.bytes += int(item["size"])
-                report.rows += int(item["rows"])
-            files = {item["remote"]: {"size": item["size"], "rows": item["rows"]}
-                     for local_rel, item in pending["files"].items() if (paths.events / local_rel).exists()}
-            doc = {"commit": pending["commit"], "host": pending["host"], "created_at": pending["created_at"],
-                   "files": files}
-            remote.put_json(client, loc, remote.commit_rel(pending["commit"]), doc)
-        except Exception as exc:
-            raise remote.storage_error(
-                loc, f"publishing {len(pending['files'])} file(s) (local ingest is committed; the next "
-                     "`hooklake ingest` finishes this upload)", exc) from None
-        for local_rel, item in pending["files"].items():
-            st = (paths.events / local_rel).stat() if (paths.events / local_rel).exists() else None
-            state["published"][local_rel] = {"remote": item["remote"], "commit": pending["commit"],
-                                             "size": item["size"], "mtime_ns": st.st_mtime_ns if st else None}
-        state["pending"] = None
-        _forget_removed(paths, state)
-        _write_state(path, state)
-        report.commits = 1
+            report.commits += 1
     report.duration_s = round(time.perf_counter() - started, 3)
     return report
+
+
+def _send(paths: Paths, loc: Any, client: Any, pending: dict[str, Any], report: UploadReport) -> None:
+    """PUT the data files, then the commit object that makes them part of the lake."""
+    from lakehouse import remote
+
+    try:
+        files = {}
+        for local_rel, item in sorted(pending["files"].items()):
+            source = paths.events / local_rel
+            if not source.exists():
+                continue  # removed locally (retention) after it was planned: publish the rest
+            client.upload_file(str(source), loc.bucket, loc.key(item["remote"]))
+            files[item["remote"]] = {"size": item["size"], "rows": item["rows"]}
+            report.files += 1
+            report.bytes += int(item["size"])
+            report.rows += int(item["rows"])
+        doc = {"commit": pending["commit"], "host": pending["host"], "created_at": pending["created_at"],
+               "files": files}
+        remote.put_json(client, loc, remote.commit_rel(pending["commit"]), doc)
+    except Exception as exc:
+        raise remote.storage_error(
+            loc, f"publishing {len(pending['files'])} file(s) (local ingest is committed; the next "
+                 "`hooklake ingest` finishes this upload)", exc) from None
 
 
 def _plan(paths: Paths, state: dict[str, Any], report: UploadReport) -> dict[str, Any] | None:

@@ -290,6 +290,10 @@ def connect(
     from lakehouse import rollup as rollup_mod
 
     paths = Paths.resolve(home)
+    if "://" in paths.lake_uri:  # a team lake (s3://...): read a local mirror of its live files
+        from lakehouse.remote import sync_mirror
+
+        paths = sync_mirror(paths)
     files = list_event_files(paths)
     con = duckdb.connect(":memory:", config={"threads": max(1, min(4, os.cpu_count() or 1))})
     con.execute("SET TimeZone = 'UTC'")

@@ -845,6 +845,9 @@ class _Handler(BaseHTTPRequestHandler):
         except RequestError as exc:
             status = exc.status
             self._send_json(exc.status, {"error": exc.reason})
+        except (BrokenPipeError, ConnectionResetError):
+            status = 499  # the client gave up (the advice hook's deadline passed): nothing to answer
+            self.close_connection = True
         except Exception as exc:  # noqa: BLE001 - a bug answers 500, the server keeps running
             status = 500
             log.exception("internal error on %s", path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from anthropic_stub import Conversation, Reply, Script
 from claude_harness import ClaudeProject, ClaudeRun, python_command
@@ -24,7 +25,8 @@ class Scenario:
     allowed_tools: str = "Bash Write Read Agent"
     #: MCP servers to pass through ``--mcp-config`` (name -> stdio server definition).
     mcp_servers: dict[str, dict] = field(default_factory=dict)
-    timeout: float = 90
+    #: Seconds per prompt; generous because CI machines may be heavily loaded.
+    timeout: float = 120
 
     def run(self, project: ClaudeProject) -> list[ClaudeRun]:
         """Run every prompt of the scenario in ``project``; the stub must already serve ``self.script``."""
@@ -174,7 +176,7 @@ def background_subagent() -> Scenario:
     )
 
 
-ALL: dict[str, callable] = {
+ALL: dict[str, Callable[[], Scenario]] = {
     "simple_text": simple_text,
     "bash_and_write": bash_and_write,
     "bash_failure": bash_failure,

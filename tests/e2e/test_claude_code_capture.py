@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CAPTURE_SCENARIOS = ("bash_and_write", "bash_failure", "subagent", "two_prompts", "mcp_tool",
                      "background_subagent")
 
-#: Hook events the capture must cover at the least (DESIGN.md, "What Claude Code sends").
+#: Hook events the capture must cover at the least: the ones every trace is built from.
 CORE_EVENTS = frozenset({"SessionStart", "SessionEnd", "UserPromptSubmit", "PreToolUse", "PostToolUse",
                          "PostToolUseFailure", "SubagentStart", "SubagentStop", "Stop"})
 
@@ -196,6 +196,16 @@ def test_ingest_report_counts_and_rerun_is_idempotent(capture: Capture) -> None:
     assert capture.reingest_report["events_written"] == 0
     ids = [r["event_id"] for r in capture.rows]
     assert len(ids) == len(set(ids)) == n
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ingest/schema.py declares HookPayload.effort as str, but Claude Code 2.1.328 sends "
+    "{'level': 'medium'}, so every ingest of real sessions warns; remove this mark once the schema "
+    "accepts the object",
+)
+def test_real_sessions_ingest_without_warnings(capture: Capture) -> None:
+    assert capture.ingest_report.get("warnings") == []
 
 
 def test_every_row_is_normalised_from_its_payload(capture: Capture) -> None:

@@ -396,8 +396,8 @@ def test_kill_at_any_point_loses_nothing_and_duplicates_nothing(paths, point: st
 @pytest.mark.slow
 def test_sigkill_during_a_long_run(paths) -> None:
     """A real ``kill -9`` in the middle of a multi-batch run (right after a batch committed)."""
-    paths.config.write_text("[ingest]\nbatch_bytes = 60000\n")
-    lines = events(2000)
+    paths.config.write_text("[ingest]\nbatch_bytes = 150000\n")
+    lines = events(2000)  # four batches
     append(spool_path(paths), *lines)
     proc = subprocess.Popen([sys.executable, "-m", "hooklake", "ingest", "--quiet"], cwd=REPO,
                             env={**os.environ, "HOOKLAKE_HOME": str(paths.home)})
