@@ -30,7 +30,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -361,7 +360,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t_pipe = time.perf_counter()
         ingest_report = ingest(paths)
         t_learn = time.perf_counter()
-        learn_report = learn(paths, embedder)
+        learn(paths, embedder)
         t_reload = time.perf_counter()
         router.reload_if_changed()
         done = time.perf_counter()

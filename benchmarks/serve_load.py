@@ -161,7 +161,7 @@ def main() -> int:
         t_warm = time.perf_counter()
         for text in warm:
             for path in ("/route", "/match"):
-                body = {"request": text, "context": {"cwd": "/work/project"}}
+                body = {"request": text, "context": {"cwd": "/home/dev/project"}}
                 conn.request("POST", path, body=json.dumps(body), headers=headers)
                 conn.getresponse().read()
         warm_s = time.perf_counter() - t_warm
@@ -183,7 +183,7 @@ def main() -> int:
                 delay = scheduled - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-                body = {"request": text, "context": {"cwd": "/work/project"}}
+                body = {"request": text, "context": {"cwd": "/home/dev/project"}}
                 if path == "/match":
                     body["k"] = 5
                 try:

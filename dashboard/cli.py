@@ -121,10 +121,10 @@ def run_dashboard(host: str = "127.0.0.1", port: int | None = None, open_browser
     from hooklake.errors import HooklakeError
     from hooklake.paths import HOME_ENV, Paths
 
-    try:
-        import streamlit  # noqa: F401
-    except ImportError as exc:
-        raise HooklakeError("the dashboard needs Streamlit and Altair: pip install 'hooklake[dashboard]'") from exc
+    import importlib.util
+
+    if importlib.util.find_spec("streamlit") is None or importlib.util.find_spec("altair") is None:
+        raise HooklakeError("the dashboard needs Streamlit and Altair: pip install 'hooklake[dashboard]'")
     port = pick_port(host, port)
     env = dict(os.environ)
     env[HOME_ENV] = str(Paths.resolve().home)  # the app must read the same lake, whatever its cwd

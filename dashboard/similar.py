@@ -215,10 +215,10 @@ def pattern_points(patterns: Any) -> Any:
     version = index_version()
     if version is None:
         raise NoIndex("no pattern index yet: run `hooklake learn`")
-    try:
-        import learning.index  # noqa: F401
-    except ImportError as exc:
-        raise NoIndex(f"the learning package is not available ({exc})") from exc
+    import importlib.util
+
+    if importlib.util.find_spec("learning.index") is None:
+        raise NoIndex("the learning package is not available")
     frame = patterns.dropna(subset=["prompt_text"]).copy()
     if len(frame) < 3:
         return pd.DataFrame()

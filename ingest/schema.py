@@ -109,7 +109,7 @@ class HookPayload(BaseModel):
     hook_event_name: str | None = None
     prompt_id: str | None = Field(default=None, description="Since 2.1.196: one UUID per user prompt.")
     permission_mode: str | None = None
-    effort: str | None = None
+    effort: Any = Field(default=None, description="A string in some versions, an object ({\"level\": ...}) in 2.1.328.")
     agent_id: str | None = Field(default=None, description="Set on events fired inside a subagent.")
     agent_type: str | None = None
 

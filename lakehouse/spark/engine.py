@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hooklake.paths import Paths
-from lakehouse.connect import VIEWS_DIR, _learning_views_dir, apply_order_names, view_files
+from lakehouse.connect import STAGES, VIEWS_DIR, _learning_views_dir, apply_order_names, view_files
 from lakehouse.spark.translate import TranslationError, translate_file
 
 
@@ -50,6 +50,7 @@ class SparkLake:
     """A Spark session with the lakehouse's relations and views registered."""
 
     spark: Any
+    stage: bool = True
     views: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
 
@@ -121,6 +122,8 @@ class SparkLake:
             try:
                 for statement in translate_file(path):
                     self.spark.sql(statement)
+                if self.stage and name in STAGES:
+                    self._materialise(name)
                 self.views.append(name)
             except TranslationError as exc:
                 if strict:
@@ -131,6 +134,16 @@ class SparkLake:
                 if strict:
                     raise TranslationError(message) from None
                 self.failures[name] = message
+
+    def _materialise(self, name: str) -> None:
+        """Compute an intermediate view once and point the view at the result.
+
+        Later views read these many times; left as views, Spark would re-analyse (and re-run) the
+        whole chain below each use, and the analysed plan of ``trace_facts`` grows beyond what the
+        driver handles. ``localCheckpoint`` keeps the rows on the executors and cuts the plan
+        (the same role as the temporary tables ``lakehouse.connect`` makes in DuckDB)."""
+        df = self.spark.table(name).localCheckpoint(eager=True)
+        df.createOrReplaceTempView(name)
 
     def table(self, view: str) -> Any:
         return self.spark.table(view)

@@ -92,7 +92,9 @@ class Capture:
 def read_lake(home: Path) -> list[dict[str, Any]]:
     import duckdb
 
-    events = home / "lake" / "events"
+    from hooklake.paths import Paths
+
+    events = Paths.resolve(home).events
     files = sorted(events.rglob("*.parquet"))
     assert files, f"no Parquet files under {events}"
     con = duckdb.connect()

@@ -14,9 +14,8 @@ import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
 
 from hooklake.paths import Paths
 from hooklake.settings import AdviceSettings
