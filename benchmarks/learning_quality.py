@@ -82,7 +82,6 @@ def main() -> int:
         print(f"{n:<18} {fmt(row['precision']):>10} {fmt(row['coverage']):>10} {fmt(row['false_match_rate']):>12} "
               f"{fmt(row['ece']):>8} {fmt(row['precision_at_equal_coverage']):>12}   "
               f"P {row['precision']['min']:.3f}-{row['precision']['max']:.3f}, ECE {row['ece']['min']:.3f}-{row['ece']['max']:.3f}")
-    shipped = runs[0]["chosen_scorer"]
     chosen = [r["chosen_scorer"] for r in runs]
     fitted = summary["fitted"]
     checks = {

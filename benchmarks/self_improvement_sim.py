@@ -8,7 +8,9 @@ actually good at what, so the description-based fallback router has to guess.
 
 Each round, every request goes through the same path a real session takes:
 
-    route (learned Router, else its fallback; with some exploration) -> the chosen agent runs ->
+    route (learned Router, used when the advice layer would advise: a confident match to a pattern
+    whose historical success reaches [advice] min_pattern_success; else the fallback router, with
+    some exploration) -> the chosen agent runs ->
     Claude Code hook payloads (UserPromptSubmit, Agent PreToolUse, SubagentStart, the agent's tools,
     PostToolUse / PostToolUseFailure, SubagentStop, Stop) captured with hooks.spool.capture_bytes ->
     an ``advice`` event (treatment / holdout) and the user's verdict as a ``feedback`` event ->
@@ -219,7 +221,7 @@ class TraceSpec:
     route: dict[str, Any] = field(default_factory=dict)
 
 
-def emit_trace(spec: TraceSpec, project: Path, paths: Any, rng: random.Random) -> str:
+def emit_trace(spec: TraceSpec, project: Path, paths: Any, rng: random.Random, advice_settings: Any) -> str:
     """The hook payloads Claude Code 2.1.x sends for one delegated request, plus verdict and advice."""
     session_id = str(uuid.UUID(int=rng.getrandbits(128)))
     prompt_id = str(uuid.UUID(int=rng.getrandbits(128)))
@@ -230,11 +232,9 @@ def emit_trace(spec: TraceSpec, project: Path, paths: Any, rng: random.Random) -
     capture({**base, "hook_event_name": "SessionStart", "source": "startup"}, paths)
     capture({**base, "hook_event_name": "UserPromptSubmit", "prompt": spec.prompt}, paths)
     if spec.group is not None:
-        from hooklake.settings import AdviceSettings
         from learning import advice
 
-        decision = advice.decide({**base, "prompt": spec.prompt}, spec.route,
-                                 AdviceSettings(holdout_share=0.0))
+        decision = advice.decide({**base, "prompt": spec.prompt}, spec.route, advice_settings)
         if decision is not None:
             event = decision.event_payload()
             event.update({"group": spec.group, "injected": spec.group == "treatment",
@@ -316,6 +316,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     router = Router.load(paths=paths, embedder=embedder)  # no index yet: fallback only
     # The fallback router: the same Router over a home with no learned patterns.
     fallback = Router.load(paths=Paths.resolve(root / "empty-home"), embedder=embedder)
+    from hooklake.settings import AdviceSettings
+    from learning import advice
+
+    advice_settings = AdviceSettings(holdout_share=0.0, min_pattern_success=args.min_pattern_success)
     rounds: list[dict[str, Any]] = []
     for round_no in range(1, args.rounds + 1):
         t_round = time.perf_counter()
@@ -338,6 +342,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pattern_id, confidence = route.get("pattern_id"), route.get("confidence")
             if strategy == "learned_pattern":
                 lat_learned.append(ms)
+                # The advice layer's gate: a confident match to a pattern that has worked often enough.
+                if advice.decide({"prompt": prompt}, route, advice_settings) is None:
+                    strategy = "fallback"
             group = None
             if strategy == "learned_pattern":
                 group = "holdout" if rng.random() < args.holdout else "treatment"
@@ -356,7 +363,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 replays += 1
                 replay_ok += success
             emit_trace(TraceSpec(kind, prompt, agent, success, strategy, pattern_id, confidence, group, route),
-                       project, paths, rng)
+                       project, paths, rng, advice_settings)
         t_pipe = time.perf_counter()
         ingest_report = ingest(paths)
         t_learn = time.perf_counter()
@@ -417,6 +424,8 @@ def main() -> int:
     parser.add_argument("--holdout", type=float, default=0.1, help="share of learned routes held out (A/B)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--min-pattern-success", type=float, default=0.5,
+                        help="advice gate: the pattern's historical success must reach this ([advice] min_pattern_success)")
     parser.add_argument("--min-confidence", type=float, default=None,
                         help="route by a learned pattern from this confidence up (default: the calibrated threshold)")
     args = parser.parse_args()

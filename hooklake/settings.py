@@ -94,6 +94,9 @@ class AdviceSettings:
     shadow: bool = False
     min_confidence: float | None = None
     """Advise only above this route confidence (None = the router's calibrated threshold)."""
+    min_pattern_success: float = 0.5
+    """Advise only for patterns whose historical success, (successes+1)/(uses+2) over their source
+    traces and replays, is at least this: a path that worked once by luck is not worth suggesting."""
 
 
 @dataclass(frozen=True)

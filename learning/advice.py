@@ -3,7 +3,7 @@
 The advice hook posts the raw ``UserPromptSubmit`` payload to the service; this module decides
 
 - whether a learned pattern is confident enough to advise at all (the router's calibrated threshold,
-  or ``[advice] min_confidence``);
+  or ``[advice] min_confidence``) and has worked often enough (``[advice] min_pattern_success``);
 - which experiment group the prompt is in: ``treatment`` (advice injected), ``holdout`` (a fixed share
   of prompts, chosen by a hash of the prompt id so a retried prompt lands in the same group; nothing
   injected) or ``shadow`` (shadow mode: nothing injected for anyone);
@@ -144,6 +144,10 @@ def plan_from_route(route: dict[str, Any]) -> Plan:
         return None
 
     success_count = num("success_count", "successes")
+    # The replay plan's own "confidence" is the pattern's historical success (not the match's).
+    historical = _get(replay, "historical_success", "success_rate", "confidence")
+    if not isinstance(historical, (int, float)) or isinstance(historical, bool):
+        historical = num("success_rate", "historical_success")
     usage_count = num("usage_count", "uses", "trace_count", "count")
     return Plan(
         pattern_id=_get(route, "pattern_id") or _get(replay, "pattern_id"),
@@ -156,7 +160,7 @@ def plan_from_route(route: dict[str, Any]) -> Plan:
         max_duration_ms=num("max_duration_ms"),
         success_count=int(success_count) if success_count is not None else None,
         usage_count=int(usage_count) if usage_count is not None else None,
-        success_rate=num("success_rate", "historical_success"),
+        success_rate=float(historical) if historical is not None else None,
         failures=failures,
     )
 
@@ -289,6 +293,9 @@ def decide(
     if min_confidence is not None and (confidence is None or confidence < min_confidence):
         return None
     plan = plan_from_route(route)
+    min_success = getattr(settings, "min_pattern_success", None)
+    if min_success is not None and plan.success_rate is not None and plan.success_rate < min_success:
+        return None
     group = assign_group(experiment_key(payload), float(settings.holdout_share), bool(settings.shadow))
     score = route.get("score")
     if not isinstance(score, (int, float)):

@@ -252,7 +252,11 @@ def run_learn(paths=None, settings=None, *, full: bool = False, progress: bool =
     from learning.matcher import Scorer
 
     fitted = None
-    if calibrate and ok.height:
+    reuse = _reusable_calibration(paths, previous, prev_manifest, ok.height, full) if calibrate else None
+    if reuse is not None:
+        calib_prev, reason = reuse
+        scorer = Scorer.from_dict(calib_prev["scorer"])
+    elif calibrate and ok.height:
         corpus = Corpus(ok, vectors, probs, hashes, failed, failed_vectors)
         samples, info = gather_samples(corpus, ls.similarity_threshold, min_novel_share=ls.min_novel_share)
         fitted = fit(samples, ls.target_precision, ls.max_false_match_rate)
@@ -260,17 +264,21 @@ def run_learn(paths=None, settings=None, *, full: bool = False, progress: bool =
         scorer = fitted.scorers[fitted.chosen]
     else:
         scorer = Scorer("seed", threshold=0.85)
-    calib = {
+    calib = calib_prev if reuse is not None else {
         "scorer": scorer.as_dict(),
         "chosen": fitted.chosen if fitted else "seed",
         "comparison": {k: {kk: vv for kk, vv in v.items()} for k, v in (fitted.metrics.items() if fitted else [])},
         "all_scorers": {k: v.as_dict() for k, v in fitted.scorers.items()} if fitted else {},
         "info": fitted.info if fitted else {"reason": "calibration skipped"},
         "target_precision": ls.target_precision, "max_false_match_rate": ls.max_false_match_rate,
+        "calibrated_on_traces": ok.height,
     }
+    if reuse is not None:
+        calib = dict(calib, reused_in=report.run_id)
     report.scorer = {"kind": scorer.kind, "calibrated": scorer.calibrated, "threshold": round(scorer.threshold, 4),
                      "weights": {k: round(v, 4) for k, v in scorer.weights.items()}, "intercept": round(scorer.intercept, 4),
-                     "comparison": calib["comparison"], "info": calib["info"]}
+                     "comparison": calib.get("comparison"), "info": calib.get("info"),
+                     "refitted": reuse is None, "reuse_reason": reuse[1] if reuse is not None else None}
     bar.next()
 
     # ---- index --------------------------------------------------------------------------------
@@ -312,6 +320,27 @@ def run_learn(paths=None, settings=None, *, full: bool = False, progress: bool =
     bar.close()
     report.duration_s = round(time.perf_counter() - t_start, 3)
     return report
+
+
+#: Refit weights, calibration and threshold only when the successful traces grew by this share.
+RECALIBRATE_GROWTH = 0.05
+
+
+def _reusable_calibration(paths, previous, manifest, n_ok: int, full: bool):
+    """The previous version's calibration when the lake grew by less than RECALIBRATE_GROWTH."""
+    if full or previous is None or manifest is None:
+        return None
+    try:
+        calib = json.loads((idx.version_dir(paths.index, previous) / idx.CALIBRATION_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    base = int(calib.get("calibrated_on_traces") or 0)
+    if base <= 0 or not calib.get("scorer", {}).get("calibrated"):
+        return None
+    growth = (n_ok - base) / base
+    if abs(growth) >= RECALIBRATE_GROWTH:
+        return None
+    return calib, f"lake changed by {growth:+.1%} since calibration on {base} traces (< {RECALIBRATE_GROWTH:.0%})"
 
 
 SERVING_COLUMNS = (

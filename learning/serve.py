@@ -230,13 +230,24 @@ class RouterHolder:
     def __init__(self, paths: Paths, loader: Callable[[Paths, Any | None], Any] = default_router_loader) -> None:
         self.paths = paths
         self.loader = loader
-        self.current: Any | None = None
-        self.version: str | None = None
+        self._pair: tuple[Any | None, str | None] = (None, None)
         self.loaded_at: float | None = None
         self.last_error: str | None = None
         self._reload_lock = threading.Lock()
         self._stat: tuple[int, int] | None = None
         self.on_swap: list[Callable[[], None]] = []
+
+    @property
+    def current(self) -> Any | None:
+        return self._pair[0]
+
+    @property
+    def version(self) -> str | None:
+        return self._pair[1]
+
+    def snapshot(self) -> tuple[Any | None, str | None]:
+        """The router and its index version, read together (a swap replaces both at once)."""
+        return self._pair
 
     def _current_stat(self) -> tuple[int, int] | None:
         try:
@@ -248,8 +259,7 @@ class RouterHolder:
     def load_initial(self) -> None:
         self._stat = self._current_stat()
         version = read_index_version(self.paths)
-        self.current = self.loader(self.paths, None)
-        self.version = version
+        self._pair = (self.loader(self.paths, None), version)
         self.loaded_at = time.time()
 
     def changed(self) -> bool:
@@ -277,8 +287,7 @@ class RouterHolder:
                     metrics.incr("reload_failures")
                 self._stat = stat  # do not retry the same broken version in a loop
                 return False
-            self.current = fresh  # the atomic swap
-            self.version = version
+            self._pair = (fresh, version)  # the atomic swap: router and version together
             self.loaded_at = time.time()
             self.last_error = None
             self._stat = stat
@@ -476,14 +485,13 @@ class Service:
         }
 
     def _cached(self, kind: str, key_parts: tuple[Any, ...], compute: Callable[[Any], Any]) -> tuple[Any, bool]:
-        version = self.holder.version
+        router, version = self.holder.snapshot()
         key = self.cache.key(kind, version, *key_parts)
         hit = self.cache.get(key)
         if hit is not None:
             self.metrics.incr("cache_hits")
             return hit, True
         self.metrics.incr("cache_misses")
-        router = self.holder.current
         if router is None:
             raise RequestError(503, "no router loaded yet; run `hooklake learn`")
         with self.compute_lock:
@@ -522,9 +530,8 @@ class Service:
         The cache keeps the router's decision object; a hit is re-stamped with this request's
         correlation id. Logging (one spool write) runs on the writer thread, never in the request.
         """
-        version = self.holder.version
+        router, version = self.holder.snapshot()
         key = self.cache.key("route", version, request, {k: v for k, v in context.items() if k not in _PER_REQUEST})
-        router = self.holder.current
         if router is None:
             raise RequestError(503, "no router loaded yet; run `hooklake learn`")
         supports_log = _accepts(router.route, "log")

@@ -113,11 +113,13 @@ def _fix_functions(node: exp.Expression) -> exp.Expression:
 
 
 def _from_json_lists(node: exp.Expression) -> exp.Expression:
-    """``from_json(j, '["JSON"]')`` (DuckDB: a list of JSON values) -> Spark array<string>."""
-    if isinstance(node, exp.Anonymous) and node.name.lower() == "from_json":
-        args = node.expressions
-        if len(args) == 2 and isinstance(args[1], exp.Literal) and args[1].this.replace(" ", "") == '["JSON"]':
-            return exp.func("from_json", args[0].copy(), exp.Literal.string("array<string>"))
+    """``from_json(j, '["JSON"]')`` (DuckDB: a list of JSON values) -> Spark ``array<string>``
+    (Spark keeps each element's JSON text)."""
+    if isinstance(node, exp.FromJson):
+        schema = node.expression
+        if isinstance(schema, exp.Literal) and schema.this.replace(" ", "") == '["JSON"]':
+            return exp.FromJson(this=node.this.copy(), expression=exp.Literal.string("array<string>"))
+        raise TranslationError(f"from_json with structure {schema.sql()} has no translation yet")
     return node
 
 

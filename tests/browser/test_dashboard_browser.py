@@ -89,8 +89,10 @@ def test_every_page_in_chromium(dashboard_server) -> None:
             other.close()
 
             for name, path, title in PAGES[1:]:
-                page.goto(f"{dashboard_server.url}/{path}", wait_until="domcontentloaded")
+                # through the sidebar navigation, as a user does (same session, no reload)
+                page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
                 page.wait_for_selector(f"h1:has-text('{title}')", timeout=60_000)
+                page.wait_for_url(f"**/{path}*", timeout=30_000)
                 wait_idle(page)
                 assert_no_exception(page, name)
                 # the sidebar filters and freshness indicator are on every page
@@ -99,7 +101,8 @@ def test_every_page_in_chromium(dashboard_server) -> None:
                     shot(page, name)
 
             # Click into a trace: select the first row of the traces table (the row-selection column).
-            page.goto(f"{dashboard_server.url}/traces", wait_until="domcontentloaded")
+            page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Traces").first.click()
+            page.wait_for_selector("h1:has-text('Traces')", timeout=60_000)
             wait_idle(page)
             grid = page.locator('[data-testid="stDataFrame"]').first
             box = grid.bounding_box()
@@ -126,7 +129,8 @@ def test_every_page_in_chromium(dashboard_server) -> None:
             # Pattern search, then open the best pattern.
             if not dashboard_server.learned:
                 pytest.fail(f"learning did not run on the browser lake: {dashboard_server.learn_error}")
-            page.goto(f"{dashboard_server.url}/patterns", wait_until="domcontentloaded")
+            page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Patterns").first.click()
+            page.wait_for_selector("h1:has-text('Patterns')", timeout=60_000)
             wait_idle(page)
             box = page.get_by_label("Describe a request")
             box.fill("write unit tests for the invoice service")

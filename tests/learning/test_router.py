@@ -78,8 +78,6 @@ def test_route_falls_back_to_user_agents(router, tmp_path, monkeypatch):
 
 def test_routing_decision_is_logged_with_correlation_id(learned_home, embedder, tmp_path):
     pytest.importorskip("hooks.spool")
-    from learning import synth
-
     paths = Paths.resolve(tmp_path)
     shutil.copytree(learned_home["paths"].index, paths.index)
     r = Router.load(paths=paths, settings=Settings(), embedder=embedder)
@@ -100,7 +98,6 @@ def test_routing_decision_is_logged_with_correlation_id(learned_home, embedder, 
     con = lakehouse.connect(home=paths.home)
     rows = con.execute("SELECT correlation_id FROM events WHERE event_kind = 'routing_decision'").fetchall()
     assert rows == [("trace-42",)]
-    del synth
 
 
 def test_reload_when_a_new_version_is_published(learned_home, embedder, tmp_path):

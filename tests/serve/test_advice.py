@@ -274,3 +274,13 @@ def test_installer_adds_and_removes_the_advice_hook(paths, tmp_path):
     after = (project / ".claude" / "settings.json")
     left = json.loads(after.read_text()) if after.exists() else {}
     assert command not in json.dumps(left)
+
+
+def test_patterns_that_rarely_worked_are_not_advised():
+    route = StaticRouter().route("flaky", {}).as_dict()
+    route["replay_plan"] = {**route["replay_plan"], "confidence": 0.33}  # (1+1)/(4+2): lucky once
+    assert advice.decide(PROMPT, route, AdviceSettings(holdout_share=0.0)) is None
+    route["replay_plan"]["confidence"] = 0.8
+    decision = advice.decide(PROMPT, route, AdviceSettings(holdout_share=0.0))
+    assert decision is not None and "success rate 80%" in decision.text
+    assert advice.decide(PROMPT, route, AdviceSettings(holdout_share=0.0, min_pattern_success=0.9)) is None

@@ -229,3 +229,15 @@ def test_failed_reload_keeps_serving_old_index(paths):
         assert running.service.metrics.snapshot()["reload_failures"] == 1
     finally:
         running.stop()
+
+
+def test_serve_cli_arguments(capsys):
+    from hooklake.cli import main
+
+    assert main(["serve", "--host", "127.0.0.1"]) == 1
+    assert "--host needs --port" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "--socket" in out and "--token" in out and "bearer token" in out
