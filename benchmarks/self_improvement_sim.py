@@ -440,6 +440,9 @@ def main() -> int:
     total_replays = sum(r["replays"] for r in replay_all)
     replay_rate = (sum((r["replay_success"] or 0) * r["replays"] for r in replay_all) / total_replays
                    if total_replays else None)
+    later = [r for r in rounds[len(rounds) // 2:] if r["replays"]]
+    later_n = sum(r["replays"] for r in later)
+    replay_later = (sum((r["replay_success"] or 0) * r["replays"] for r in later) / later_n) if later_n else None
     lat_l = [r["route_ms_learned_p50"] for r in rounds if r["route_ms_learned_p50"] is not None]
     lat_f = [r["route_ms_fallback_p50"] for r in rounds if r["route_ms_fallback_p50"] is not None]
     summary = {
@@ -448,6 +451,8 @@ def main() -> int:
         "last_round_fallback_expected": last["fallback_expected"],
         "replay_success_overall": replay_rate,
         "replay_target_met": replay_rate is not None and replay_rate > 0.9,
+        "replay_success_second_half": replay_later,
+        "replays_second_half": later_n,
         "route_ms_learned_p50_median": statistics.median(lat_l) if lat_l else None,
         "route_ms_fallback_p50_median": statistics.median(lat_f) if lat_f else None,
     }
@@ -457,6 +462,7 @@ def main() -> int:
           f"{summary['last_round_fallback_expected']:.1%} expected)")
     print(f"pattern replay success: {_fmt(replay_rate, '.1%')} over {total_replays} replays (target > 90%: "
           f"{'met' if summary['replay_target_met'] else 'NOT met'})")
+    print(f"pattern replay success in the second half of the rounds: {_fmt(replay_later, '.1%')} over {later_n} replays")
     print(f"routing latency p50: learned {_fmt(summary['route_ms_learned_p50_median'], '.1f')} ms, "
           f"fallback {_fmt(summary['route_ms_fallback_p50_median'], '.1f')} ms")
     out = RESULTS if args.min_confidence is None else RESULTS.with_name(

@@ -26,7 +26,8 @@ PAGES = [
 
 page = st.navigation(PAGES)
 st.sidebar.markdown("## hooklake")
-state = common.lake_state()
+with st.spinner("Opening the lake (the first time after an ingest this brings the lakehouse rollup up to date)…"):
+    state = common.lake_state()
 st.session_state["lake_state"] = state
 common.sidebar(state)
 page.run()

@@ -289,7 +289,6 @@ class _IngestJob:
             con.execute("CREATE OR REPLACE TEMP TABLE pre AS SELECT * FROM pre LIMIT 0")
         slow_seqs = con.execute("SELECT seq FROM batch_lines ANTI JOIN pre USING (seq) ORDER BY seq").fetchnumpy()["seq"]
         con.unregister("batch_lines")
-        con.execute("DROP TABLE IF EXISTS parsed")
         del table
         self._lap("sql_parse")
 

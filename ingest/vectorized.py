@@ -201,6 +201,10 @@ class Extraction:
         including ``"payload":`` (see ``compactor._split_lines``): when both parse, the line is
         ``head + body + "}"``, so the payload is kept verbatim without re-serialising it.
 
+        The parse is a ``MATERIALIZED`` CTE inside the one ``INSERT``: each line's JSON is parsed
+        exactly once (an inlined CTE would repeat ``json_extract`` in every expression that reads
+        it) and nothing but ``pre`` is stored as a table.
+
         Only rows the SQL fully understands land in ``pre``; the caller sends every other line
         (``slow`` ones, invalid JSON, unexpected envelope) through the Python path."""
         env_paths = "[" + ", ".join(_q(p) for p in self.env_paths) + "]"
@@ -235,13 +239,13 @@ class Extraction:
         columns = ", ".join(f"{name} {typ}" for name, typ in PRE_TABLE_TYPES.items())
         return f"""
 CREATE OR REPLACE TEMP TABLE pre ({columns});
-CREATE OR REPLACE TEMP TABLE parsed AS
+INSERT INTO pre BY NAME
+WITH parsed AS MATERIALIZED (
     SELECT seq, body,
         CAST(try(json_extract(head || '0}}', {env_paths})) AS VARCHAR[]) AS h,
         CAST(try(json_extract(body, {payload_paths})) AS VARCHAR[]) AS b
-    FROM {lines_relation} WHERE NOT slow;
-INSERT INTO pre BY NAME
-WITH checked AS (
+    FROM {lines_relation} WHERE NOT slow
+), checked AS (
     SELECT seq, h, b, body FROM parsed WHERE h IS NOT NULL AND b IS NOT NULL AND {env_ok}
 ), named AS (
     SELECT seq, h, b, body,

@@ -30,10 +30,12 @@ if stats is not None:
                                        for c in ("p50_ms", "p95_ms", "p99_ms")}})
 if trend is not None and not trend.empty:
     bucket = filters.bucket()
+    top = stats["endpoint_path"].head(6).tolist() if stats is not None else []
+    shown = trend[trend["endpoint_path"].isin(top)] if top else trend
     left, right = st.columns(2)
-    left.altair_chart(charts.trend(trend, "error_rate", "Error rate over time", fmt="%", bucket=bucket,
-                                   color="endpoint_path"), width="stretch")
-    right.altair_chart(charts.trend(trend, "p95_ms", "p95 latency over time (ms, log scale)", bucket=bucket,
+    left.altair_chart(charts.trend(shown, "error_rate", "Error rate over time (top 6 endpoints)", fmt="%",
+                                   bucket=bucket, color="endpoint_path"), width="stretch")
+    right.altair_chart(charts.trend(shown, "p95_ms", "p95 latency over time (ms, log scale)", bucket=bucket,
                                     color="endpoint_path", log=True), width="stretch")
 
 st.subheader("endpoint_reliability")

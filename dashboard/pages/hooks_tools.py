@@ -31,10 +31,10 @@ if stats is not None:
                                        for c in ("p50_ms", "p95_ms", "p99_ms", "max_ms")}})
 if trend is not None and not trend.empty:
     bucket = filters.bucket()
-    top = stats["tool_name"].head(8).tolist() if stats is not None else []
+    top = stats["tool_name"].head(6).tolist() if stats is not None else []
     shown = trend[trend["tool_name"].isin(top)] if top else trend
     left, right = st.columns(2)
-    left.altair_chart(charts.trend(shown, "failure_rate", "Failure rate over time (top 8 tools)", fmt="%",
+    left.altair_chart(charts.trend(shown, "failure_rate", "Failure rate over time (top 6 tools)", fmt="%",
                                    bucket=bucket, color="tool_name"), width="stretch")
     right.altair_chart(charts.trend(shown, "p95_ms", "p95 latency over time (ms, log scale)", bucket=bucket,
                                     color="tool_name", log=True), width="stretch")

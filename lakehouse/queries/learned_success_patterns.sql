@@ -1,2 +1,2 @@
--- Learned success patterns (every version, pruned ones included; the page splits them).
+-- Learned success patterns: the current version of every pattern, active and pruned (the page splits them).
 SELECT * FROM success_patterns LIMIT $limit
