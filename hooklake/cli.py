@@ -24,7 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lakehouse.cli",  # traces, trace, feedback, analytics, retention, compact
     "learning.cli",  # learn, patterns, match, route, evaluate
     "learning.serve_cli",  # serve, report
-    "dashboard.cli",  # dashboard, demo
+    "dashboard.cli",  # dashboard, demo, quickstart
 )
 
 

@@ -167,6 +167,10 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def _cmd_analytics(args: argparse.Namespace) -> int:
+    if getattr(args, "engine", "duckdb") == "spark":
+        from lakehouse.spark.cli import analytics_spark
+
+        return analytics_spark(args)
     from hooklake.errors import HooklakeError
     from lakehouse.connect import connect, view_names
 
@@ -215,8 +219,11 @@ def _cmd_retention(args: argparse.Namespace) -> int:
 
 
 def _cmd_compact(args: argparse.Namespace) -> int:
+    from hooklake.paths import Paths
     from lakehouse.maintenance import compact_lake
 
+    if "://" in Paths.resolve().lake_uri:  # a team lake: generation swap, safe for concurrent readers
+        from lakehouse.compact_remote import compact_remote as compact_lake  # noqa: F811
     report = compact_lake(min_files=args.min_files)
     if args.json:
         print(_dumps(report))
@@ -269,6 +276,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("view", help="view name, e.g. agent_success_rates, hook_performance_summary, endpoint_reliability")
     p.add_argument("--limit", type=int, default=100, help="at most this many rows (default 100)")
     p.add_argument("--json", action="store_true", help="print one JSON list")
+    from lakehouse.spark.cli import add_engine_options  # --engine duckdb|spark, --master
+
+    add_engine_options(p)
     p.set_defaults(func=_cmd_analytics)
 
     p = subparsers.add_parser("retention", help="archive (zstd Parquet) and delete lake partitions older than an age")

@@ -20,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the run report as one JSON object")
     p.add_argument("--full", action="store_true", help="rebuild the index from scratch (also allows a model change)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from lakehouse.spark.cli import add_engine_options  # --engine duckdb|spark, --master
+
+    add_engine_options(p)
     p.set_defaults(func=cmd_learn)
 
     p = subparsers.add_parser("patterns", help="list learned patterns (current versions)",
@@ -68,6 +71,10 @@ def _progress(args) -> bool:
 
 
 def cmd_learn(args) -> int:
+    if getattr(args, "engine", "duckdb") == "spark":
+        from lakehouse.spark.cli import learn_spark
+
+        return learn_spark(args)
     from learning.job import run_learn
 
     report = run_learn(full=args.full, progress=_progress(args))

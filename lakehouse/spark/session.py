@@ -33,6 +33,9 @@ def local_conf(master: str) -> dict[str, str]:
         "spark.sql.legacy.sizeOfNull": "false",
         "spark.log.structuredLogging.enabled": "false",
         "spark.sql.jsonGenerator.ignoreNullFields": "false",
+        # A busy machine can starve the JVM for minutes: do not declare the local executor lost.
+        "spark.network.timeout": "900s",
+        "spark.executor.heartbeatInterval": "60s",
         # Driver JVM memory; on a cluster the deployment sets its own.
         "spark.driver.memory": os.environ.get("HOOKLAKE_SPARK_DRIVER_MEMORY", "2g"),
     }

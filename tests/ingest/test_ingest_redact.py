@@ -151,3 +151,33 @@ def test_redaction_can_be_turned_off(paths) -> None:
     report = run_ingest(paths)
     assert report.redacted == 0
     assert read_lake(paths)[0]["prompt_text"] == f"use {GH}"
+
+
+def _redact_without_gate(redactor: Redactor, text: str) -> tuple[str, int]:
+    """The value rules applied pattern by pattern, without the shared needle pre-check."""
+    import re
+
+    from ingest.redact import VALUE_PATTERNS, _replace_secret
+
+    count = 0
+    lowered = text.lower()
+    for vp in VALUE_PATTERNS:
+        if not any(n in lowered for n in vp.needles) or (vp.requires and vp.requires not in lowered):
+            continue
+        text, n = vp.regex.subn(_replace_secret, text)
+        count += n
+    for pattern in redactor.extra_patterns:
+        text, n = re.subn(pattern, REDACTED, text)
+        count += n
+    return text, count
+
+
+@pytest.mark.parametrize("extra", [(), (r"internal-[0-9]{4}",)])
+def test_needle_precheck_changes_no_result(extra: tuple[str, ...]) -> None:
+    redactor = Redactor(extra_patterns=extra)
+    texts = [t for t, _ in POSITIVES] + [
+        "", "plain words only", "see internal-1234 here", "TOKEN = abcdefgh", "Bearer abcdefghijkl",
+        "postgres://u:pw@h/db", "eyJ only", "AKIAIOSFODNN7EXAMPLE", "x" * 5000 + " sk-ant-" + "y" * 30,
+    ]
+    for text in texts:
+        assert redactor.redact_text(text) == _redact_without_gate(redactor, text), text

@@ -29,9 +29,9 @@ def spark() -> Any:
         pytest.fail("Spark needs Java 17+ (Debian: apt-get install openjdk-17-jre-headless)")
     from lakehouse.spark.session import get_session, stop_session
 
-    # Quick JVM start for tests (C1 only, serial GC): the data here is tiny.
+    # Quick JVM start for tests (C1 JIT only): the data here is tiny.
     session = get_session("local[2]", conf={
-        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
         "spark.sql.shuffle.partitions": "2",
     })
     yield session
@@ -55,10 +55,10 @@ def fixture_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     kept = []
     for t in synth.generate(seed=3, kinds=KINDS):
         counts[t.kind] = counts.get(t.kind, 0) + 1
-        if counts[t.kind] <= 8:
+        if counts[t.kind] <= 6:
             kept.append(t)
     synth.build_lake(kept, paths, via="ingest")
-    generate(home, events=1500, days=2, seed=5)
+    generate(home, events=800, days=2, seed=5)
     embedder = get_embedder("all-MiniLM-L6-v2")
     report = run_learn(paths, load_settings(paths.config), embedder=embedder)
     queries = [t.prompt for t in kept[::5]] + ["completely unrelated: bake a sourdough loaf"]

@@ -90,3 +90,19 @@ def test_a_view_that_cannot_be_translated_is_reported_by_name(tmp_path: Any) -> 
     bad.write_text("CREATE OR REPLACE VIEW first_only AS SELECT regexp_replace(a, 'x', 'y') AS a FROM t;\n")
     with pytest.raises(TranslationError, match="99_first_only.sql"):
         translate_file(bad)
+
+
+def test_analytics_command_on_spark(spark: Any, fixture_home: dict[str, Any], monkeypatch: Any,
+                                    capsys: Any) -> None:
+    from hooklake.cli import main
+
+    monkeypatch.setenv("HOOKLAKE_HOME", str(fixture_home["home"]))
+    assert main(["analytics", "agent_success_rates", "--engine", "spark", "--json"]) == 0
+    spark_rows = json.loads(capsys.readouterr().out)
+    assert main(["analytics", "agent_success_rates", "--json"]) == 0
+    duck_rows = json.loads(capsys.readouterr().out)
+    assert spark_rows and len(spark_rows) == len(duck_rows)
+    key = lambda r: str(r.get("agent_name"))  # noqa: E731
+    assert [r["total_executions"] for r in sorted(spark_rows, key=key)] == \
+           [r["total_executions"] for r in sorted(duck_rows, key=key)]
+    assert main(["analytics", "no_such_view", "--engine", "spark"]) == 1
