@@ -77,7 +77,7 @@ class LearningSettings:
     """Prune when the replay success (s+1)/(n+2) falls below this; undone when it recovers."""
     batch_size: int = 64
     """Prompts embedded per batch."""
-    ivf_threshold: int = 200_000
+    ivf_threshold: int = 50_000
     """Exact (flat) FAISS search below this many indexed prompts, IVF above."""
     nprobe: int = 16
     """IVF lists searched per query (recall/latency trade-off)."""

@@ -12,6 +12,7 @@ small AST transforms, each with the reason:
 * ``len(list)`` -> ``size``, ``quantile_cont`` -> ``percentile``, ``json_array_length(j, path)``
   -> ``json_array_length(get_json_object(j, path))``; ``regexp_replace`` must carry DuckDB's 'g' flag
   (without it DuckDB replaces only the first match, which Spark cannot say);
+* ``JOIN ... USING`` -> ``ON`` where Spark's column order of ``*`` would differ from DuckDB's;
 * ``to_seconds(x)`` -> ``make_interval(0, 0, 0, 0, 0, 0, x)``;
 * ``from_json(j, '["JSON"]')`` -> ``from_json(j, 'array<string>')`` (a list of JSON texts).
 
@@ -123,6 +124,40 @@ def _from_json_lists(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _using_to_on(node: exp.Expression) -> exp.Expression:
+    """``JOIN t USING (k)`` -> ``JOIN t ON l.k = t.k`` where the star's column order would differ.
+
+    Spark puts USING columns first in ``*``; DuckDB keeps the left side's order. A SEMI/ANTI join
+    outputs only the left side, so ON is always equivalent there; for other joins only when the
+    SELECT has no unqualified ``*`` (which would then show the key twice)."""
+    if not isinstance(node, exp.Select):
+        return node
+    joins = node.args.get("joins") or []
+    source = node.args.get("from_") or node.args.get("from")
+    if not joins or source is None:
+        return node
+    plain_star = any(isinstance(e, exp.Star) for e in node.expressions)
+    left = source.this.alias_or_name
+    for join in joins:
+        using = join.args.get("using")
+        if not using or len(joins) > 1:
+            continue
+        kind = (join.args.get("kind") or "").upper()
+        if plain_star and kind not in ("SEMI", "ANTI"):
+            continue
+        right = join.this.alias_or_name
+        if not left or not right:
+            continue
+        cond = None
+        for ident in using:
+            name = ident.name
+            eq = exp.EQ(this=exp.column(name, table=left), expression=exp.column(name, table=right))
+            cond = eq if cond is None else exp.and_(cond, eq)
+        join.set("using", None)
+        join.set("on", cond)
+    return node
+
+
 class SparkQualify(Spark):
     """sqlglot's Spark dialect, minus its rewrite of QUALIFY into a subquery: Spark SQL 4 runs
     QUALIFY itself, and the rewrite adds a window column that breaks ``SELECT *`` in a UNION."""
@@ -144,6 +179,7 @@ def translate_statement(statement: exp.Expression) -> str:
     statement = statement.transform(_ordered_list)
     statement = statement.transform(_fix_functions)
     statement = statement.transform(_from_json_lists)
+    statement = statement.transform(_using_to_on)
     return SparkQualify().generate(statement, unsupported_level=sqlglot.ErrorLevel.RAISE)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from conftest import Spool, fail, hook, now_ns, post, pre, prompt, stop  # noqa: F401
+from lakehouse_testkit import Spool, fail, hook, now_ns, post, pre, prompt, stop  # noqa: F401
 
 from hooklake.paths import Paths
 

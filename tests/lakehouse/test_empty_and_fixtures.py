@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Spool
+from lakehouse_testkit import Spool
 
 import lakehouse
 from hooklake.paths import Paths

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import Spool, post, pre, prompt, stop
+from lakehouse_testkit import Spool, post, pre, prompt, stop
 
 import lakehouse
 from hooklake.errors import HooklakeError

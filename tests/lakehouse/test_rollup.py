@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import scenarios
-from conftest import Spool, fail, post, pre, prompt, stop
+from lakehouse_testkit import Spool, fail, post, pre, prompt, stop
 
 import lakehouse
 from hooklake.paths import Paths

@@ -17,13 +17,14 @@ def _norm(value: Any) -> Any:
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN"
-        return float(f"{value:.9g}")
+        # percentile interpolation may differ in the last bit before round(): 6 significant digits
+        return float(f"{value:.6g}")
     if isinstance(value, decimal.Decimal):
-        return float(f"{float(value):.9g}")
+        return float(f"{float(value):.6g}")
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return float(value)  # INTEGER vs BIGINT vs DOUBLE of the same count
+        return float(f"{value:.6g}") if abs(value) >= 10**6 else float(value)  # INTEGER vs BIGINT vs DOUBLE
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.timezone.utc)
