@@ -4,5 +4,6 @@
 """
 
 from lakehouse.connect import connect
+from lakehouse.traces import assemble_trace, trace_timeline
 
-__all__ = ["connect"]
+__all__ = ["assemble_trace", "connect", "trace_timeline"]
