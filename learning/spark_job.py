@@ -8,9 +8,11 @@ What runs where:
 * **Spark executors** embed the prompts the cache does not have yet, in parallel
   (``mapInPandas`` calling ``learning.embeddings.get_embedder(model).encode`` — the very function
   the local job calls), and the vectors are added to the same embedding cache;
-* **Spark** builds the FAISS index in shards: the coarse quantizer (IVF) is trained on a sample
-  on the driver, each partition adds its vectors to a copy of the trained empty index, and the
-  shards are merged (``merge_from``) — see :func:`sharded_index`;
+* :func:`sharded_index` builds a FAISS index in shards on Spark: the coarse quantizer (IVF) is
+  trained on a sample on the driver, each partition adds its vectors to a copy of the trained
+  empty index, and the shards are merged (``merge_from``). The index version this job publishes
+  is still built by learning's own ``index.update_index`` on the driver (incremental update of the
+  previous version); wiring the sharded build into publication is the next step;
 * the **driver** runs learning's own pattern grouping, versioning, calibration and publication
   (``learning.job.run_learn`` with the frames and vectors computed above), so a pattern learned
   on Spark is byte-for-byte the pattern the local job learns from the same lake;

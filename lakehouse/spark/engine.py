@@ -75,6 +75,8 @@ class SparkLake:
         folder = _learning_views_dir()
         if folder is not None:
             lake._apply(folder, strict)
+        global _CURRENT
+        _CURRENT = (_signature(paths, event_files), lake) if not learned else None
         return lake
 
     # ---- base relations --------------------------------------------------------------------
@@ -155,6 +157,17 @@ class SparkLake:
         return [r.asDict(recursive=True) for r in df.collect()]
 
 
+#: The lake whose views the session's temporary views currently are (views are session-global:
+#: opening another lake replaces them), with the files it was opened on.
+_CURRENT: tuple[Any, SparkLake] | None = None
+
+
+def _signature(paths: Paths, event_files: list[str]) -> Any:
+    learned = paths.lake / "learned"
+    listing = sorted((str(p), p.stat().st_mtime_ns) for p in learned.rglob("*.parquet")) if learned.is_dir() else []
+    return (str(paths.lake), tuple(event_files), tuple(listing))
+
+
 def open_lake(paths: Paths | None = None, *, master: str | None = None, strict: bool = True) -> SparkLake:
     """The Python API: a SparkLake over the configured lake (a remote lake is read through its
     local mirror here; on a cluster pass ``event_files`` of ``s3a://`` URIs to ``SparkLake.open``)."""
@@ -165,7 +178,12 @@ def open_lake(paths: Paths | None = None, *, master: str | None = None, strict: 
         from lakehouse.remote import sync_mirror
 
         paths = sync_mirror(paths)
-    return SparkLake.open(get_session(master), paths, strict=strict)
+    from lakehouse.connect import list_event_files
+
+    files = [str(paths.events / rel) for rel in sorted(list_event_files(paths))]
+    if _CURRENT is not None and _CURRENT[0] == _signature(paths, files) and not _CURRENT[1].failures:
+        return _CURRENT[1]  # same session, same files: the views are registered already
+    return SparkLake.open(get_session(master), paths, event_files=files, strict=strict)
 
 
 def remote_files(paths: Paths | None = None) -> tuple[list[str], str]:

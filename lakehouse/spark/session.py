@@ -8,6 +8,7 @@ semantics are kept where the views ask for them), and few shuffle partitions on 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 DEFAULT_MASTER = "local[2]"
@@ -40,6 +41,9 @@ def local_conf(master: str) -> dict[str, str]:
         "spark.driver.memory": os.environ.get("HOOKLAKE_SPARK_DRIVER_MEMORY", "2g"),
     }
     if master.startswith("local"):
+        # Python workers run this interpreter (its packages: pyarrow, torch, faiss, hooklake)
+        conf["spark.pyspark.python"] = os.environ.get("PYSPARK_PYTHON") or sys.executable
+        conf["spark.pyspark.driver.python"] = sys.executable
         conf["spark.sql.shuffle.partitions"] = os.environ.get("HOOKLAKE_SPARK_SHUFFLE_PARTITIONS", "4")
         conf["spark.default.parallelism"] = "2"
         conf["spark.driver.host"] = "127.0.0.1"
@@ -59,6 +63,10 @@ def get_session(master: str | None = None, conf: dict[str, str] | None = None, a
     except ModuleNotFoundError:
         raise HooklakeError("the Spark engine needs pyspark (and Java 17+): pip install 'hooklake[spark]'") from None
     master = master or default_master()
+    if master.startswith("local"):
+        # Python workers (mapInPandas, RDD functions) must run this interpreter, whose packages
+        # (pyarrow, torch, faiss, hooklake) they import; pyspark reads only the variable for that.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in {**local_conf(master), **(conf or {})}.items():
         builder = builder.config(key, value)

@@ -10,9 +10,7 @@ from __future__ import annotations
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,36 +18,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-#: Obviously fake credentials; the tests assert they never reach a log or the lake.
-ACCESS_KEY = "AKIAHOOKLAKETESTKEY01"
-SECRET_KEY = "hooklake-test-secret-Zx9Qv7Lm3Np5Rt8Wy2"
-BUCKET = "team-lake"
-
-
-@dataclass
-class S3Server:
-    server: Any
-    host: str
-    port: int
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def client(self) -> Any:
-        import boto3
-
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def start(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        self.server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        self.server.start()
+from remote_helpers import ACCESS_KEY, BUCKET, SECRET_KEY, S3Server  # noqa: E402
 
 
 @pytest.fixture(scope="module")

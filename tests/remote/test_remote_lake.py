@@ -13,8 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ACCESS_KEY, BUCKET, SECRET_KEY, S3Server
-from remote_helpers import remote_event_ids, write_events
+from remote_helpers import ACCESS_KEY, BUCKET, SECRET_KEY, S3Server, remote_event_ids, write_events
 
 from hooklake.errors import HooklakeError
 from hooklake.paths import Paths

@@ -53,7 +53,7 @@ def test_every_view_has_the_same_rows_on_spark_and_duckdb(spark: Any, fixture_ho
 
     paths = fixture_home["paths"]
     con = connect(paths.home, refresh="off")
-    lake = SparkLake.open(spark, paths, strict=False)
+    lake = SparkLake.open(spark, paths, strict=False)  # later tests reuse it (lakehouse.spark.engine.open_lake)
     duck_views = view_names(con)
     assert len(duck_views) >= 20
     # a view that cannot be translated or created on Spark fails the test, by name
