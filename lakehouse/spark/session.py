@@ -39,6 +39,9 @@ def local_conf(master: str) -> dict[str, str]:
         "spark.executor.heartbeatInterval": "60s",
         # Driver JVM memory; on a cluster the deployment sets its own.
         "spark.driver.memory": os.environ.get("HOOKLAKE_SPARK_DRIVER_MEMORY", "2g"),
+        # On a 2-core VM the JVM picks a 48 MB code cache; the translated views' generated code fills
+        # it, the JIT switches itself off and a long job then fails in localCheckpoint.
+        "spark.driver.extraJavaOptions": "-XX:ReservedCodeCacheSize=256m",
     }
     if master.startswith("local"):
         # Python workers run this interpreter (its packages: pyarrow, torch, faiss, hooklake)
