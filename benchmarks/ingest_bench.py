@@ -4,7 +4,9 @@ Generates a realistic spool (Claude Code sessions of 2.1.x and 1.0.x shape plus 
 payloads of 1-2 KB, about 2% carrying a secret), then measures in the same process:
 
 * baseline: DuckDB ``read_json`` of the spool (envelope columns, payload as JSON) -> zstd Parquet;
-* ``run_ingest`` on the same spool (fresh home each time).
+* ``run_ingest`` on the same spool (fresh home each time), with its native C scanner when a C
+  compiler is available (``engine`` in the output says which path ran; ``--engine duckdb`` forces
+  the DuckDB path for comparison).
 
 Usage: ``python benchmarks/ingest_bench.py [--quick] [--events N] [--repeat R]``; writes
 ``benchmarks/results/ingest_bench.json``. The machine may be shared: wall time then says more about
@@ -159,10 +161,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="20k events, one repetition")
     parser.add_argument("--events", type=int, default=None, help="number of events (default 300k)")
     parser.add_argument("--repeat", type=int, default=None, help="repetitions (best is reported)")
+    parser.add_argument("--engine", choices=("auto", "duckdb"), default="auto",
+                        help="auto: the native scanner when a C compiler is available; duckdb: force the DuckDB path")
     parser.add_argument("--idle-baseline", type=float, default=680_000.0,
                         help="events/s of the raw DuckDB copy on an idle machine, for the extrapolation")
     args = parser.parse_args(argv)
+    if args.engine == "duckdb":
+        from ingest import native
+
+        os.environ[native.DISABLE_ENV] = "0"
     events = args.events if args.events is not None else (20_000 if args.quick else 300_000)
+    load_before = os.getloadavg()[0]
     repeat = args.repeat if args.repeat is not None else (1 if args.quick else 2)
 
     with tempfile.TemporaryDirectory(prefix="hooklake-bench-") as tmp:
@@ -203,10 +212,12 @@ def main(argv: list[str] | None = None) -> int:
             "ingest_phase_cpu_s": last_report.get("phase_cpu_s"),
             "all_baseline_s": [round(t, 3) for t in base_times],
             "all_ingest_s": [round(t, 3) for t in ingest_times],
-            "ingest_report": {k: last_report.get(k) for k in (
+            "ingest_report": {k: last_report.get(k) for k in ("engine",
                 "events_read", "events_written", "quarantined", "redacted", "redacted_events", "duplicates",
                 "batches", "parquet_files")},
+            "engine": last_report.get("engine"),
             "cpu_count": os.cpu_count(),
+            "load_avg_1m_before": load_before,
             "load_avg_1m": os.getloadavg()[0],
         }
     cpu_ratio = result["cpu_ratio_ingest_to_baseline"]
@@ -216,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         ("baseline: DuckDB raw JSONL->Parquet", f"{result['baseline_events_per_s']:,} ev/s wall ({base:.2f} s), "
                                                 f"{result['baseline_cpu_s']:.2f} CPU-s "
                                                 f"= {result['baseline_events_per_cpu_s']:,} ev/CPU-s"),
+        ("ingest engine", str(result["engine"])),
         ("hooklake ingest (validate+redact)", f"{result['ingest_events_per_s']:,} ev/s wall ({ing:.2f} s), "
                                               f"{result['ingest_cpu_s']:.2f} CPU-s "
                                               f"= {result['ingest_events_per_cpu_s']:,} ev/CPU-s"),
@@ -227,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         ("target", "300,000 ev/s = ratio 0.441 of 680k"),
         ("ingest CPU-s by phase", ", ".join(f"{k} {v:.2f}" for k, v in (result["ingest_phase_cpu_s"] or {}).items())),
         ("secrets redacted", f"{result['ingest_report']['redacted']}"),
-        ("load average (1 min)", f"{result['load_avg_1m']:.2f} on {os.cpu_count()} cores"),
+        ("load average (1 min)", f"{load_before:.2f} before, {result['load_avg_1m']:.2f} after, "
+                                 f"on {os.cpu_count()} cores"),
     ]
     width = max(len(r[0]) for r in rows)
     for name, value in rows:

@@ -3,6 +3,10 @@
     python benchmarks/lakehouse_bench.py            # 1M and 10M events
     python benchmarks/lakehouse_bench.py --quick    # 100k and 300k events (a smoke run)
     python benchmarks/lakehouse_bench.py --events 2000000   # one size
+    python benchmarks/lakehouse_bench.py --home H1 --home H2  # existing lakes ($HOOKLAKE_HOME folders)
+
+With ``--home`` the lakes are only read: nothing is generated or compacted; the rollup under the
+home's state folder is brought up to date (``--rebuild`` times a full build of it).
 
 For each size: a synthetic lake (lakehouse.synthetic) is generated, compacted (sorted files) and
 its rollup built; then, in one process, p50/p95 of ``assemble_trace`` over random traces, of each
@@ -84,20 +88,54 @@ def build(home: Path, events: int) -> dict[str, Any]:
     return out
 
 
+def use_existing(home: Path, rebuild: bool) -> dict[str, Any]:
+    from hooklake.paths import Paths
+    from lakehouse.connect import list_event_files
+    from lakehouse.rollup import refresh_rollup
+
+    paths = Paths.resolve(home)
+    files = list_event_files(paths)
+    if not files:
+        raise SystemExit(f"{home}: no lake event files")
+    out: dict[str, Any] = {"home": str(home), "files": len(files)}
+    t = time.monotonic()
+    refresh_rollup(paths, full=rebuild)
+    out["rollup_build_s" if rebuild else "rollup_refresh_s"] = round(time.monotonic() - t, 1)
+    out["rollup_mb"] = round((paths.state / "lakehouse.duckdb").stat().st_size / 1e6, 1)
+    return out
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def measure(home: Path, repeat: int, traces_runs: int) -> dict[str, Any]:
     import lakehouse
     from lakehouse.traces import assemble_trace
 
+    res: dict[str, Any] = {"loadavg_start": loadavg()}
     con = lakehouse.connect(home, learning=False)
+    con.execute("SET memory_limit = '4GB'")  # a shared machine: stay within a fair share
+    con.execute("SET threads = 2")
+    res["events"] = con.execute("SELECT count(*) FROM lake_events").fetchone()[0]
+    res["traces"] = con.execute("SELECT count(*) FROM rollup.trace_facts").fetchone()[0]
     glob = str(home / "lake" / "events" / "**" / "*.parquet")
-    res: dict[str, Any] = {}
     res["baseline_groupby_10cols"] = timed(lambda: con.execute(
         f"SELECT event_kind, count(*), avg(duration_ms) FROM read_parquet('{glob}') GROUP BY 1").fetchall(), 5)
     ids = [r[0] for r in con.execute(
         "SELECT correlation_id FROM rollup.trace_facts USING SAMPLE 400 ROWS").fetchall()]
     random.Random(1).shuffle(ids)
     it = iter(ids * 3)
+    it_pt = iter(ids * 3)
+    res["baseline_point_lookup"] = timed(lambda: con.execute(
+        "SELECT * FROM rollup.trace_facts WHERE correlation_id = ?", [next(it_pt)]).fetchall(), 100)
+    # cold-ish: every id looked up for the first time on this connection
     res["assemble_trace"] = timed(lambda: assemble_trace(next(it), con), min(len(ids), 200))
+    warm_ids = ids[:20]
+    for cid in warm_ids:
+        assemble_trace(cid, con)
+    it_warm = iter(warm_ids * 20)
+    res["assemble_trace_warm"] = timed(lambda: assemble_trace(next(it_warm), con), 200)
     sub_ids = [r[0] for r in con.execute(
         "SELECT root_id FROM rollup.trace_facts WHERE depth = 2 USING SAMPLE 50 ROWS").fetchall()]
     it2 = iter(sub_ids * 4)
@@ -123,17 +161,20 @@ def measure(home: Path, repeat: int, traces_runs: int) -> dict[str, Any]:
     hooklake = str(Path(sys.executable).parent / "hooklake")
     cmd = [hooklake, "traces", "--limit", "50"] if Path(hooklake).exists() else [
         sys.executable, "-m", "hooklake", "traces", "--limit", "50"]
-    subprocess.run(cmd, env=env, capture_output=True, check=True)  # warm the page cache once
+    subprocess.run(cmd, env=env, capture_output=True, check=True)  # warm-up run (as hyperfine --warmup 1)
 
     def run_cli() -> None:
         subprocess.run(cmd, env=env, capture_output=True, check=True)
 
     res["cli_traces_limit_50"] = timed(run_cli, traces_runs)
+    res["cli_help"] = timed(lambda: subprocess.run([*cmd[:-3], "--help"], env=env, capture_output=True, check=True),
+                            traces_runs)
     res["baseline_python_startup"] = timed(
         lambda: subprocess.run([sys.executable, "-c", "pass"], capture_output=True, check=True), traces_runs)
     res["baseline_import_duckdb"] = timed(
         lambda: subprocess.run([sys.executable, "-c", "import duckdb"], capture_output=True, check=True), traces_runs)
     con.close()
+    res["loadavg_end"] = loadavg()
     return res
 
 
@@ -143,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="100k and 300k events, fewer repetitions")
     parser.add_argument("--keep", metavar="DIR", help="build the lakes under DIR and keep them (reused if present)")
     parser.add_argument("--repeat", type=int, default=30, help="repetitions per view query")
+    parser.add_argument("--home", action="append", metavar="DIR",
+                        help="measure an existing lake (a hooklake home; repeatable, smallest first)")
+    parser.add_argument("--rebuild", action="store_true", help="with --home: time a full rollup build")
+    parser.add_argument("--cli-runs", type=int, default=20, help="runs of `hooklake traces --limit 50`")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "lakehouse_bench.json"),
+                        help="where to write the JSON results")
     args = parser.parse_args(argv)
     sizes = args.events or ([100_000, 300_000] if args.quick else [1_000_000, 10_000_000])
     repeat = 10 if args.quick else args.repeat
@@ -150,7 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"sizes": {}, "machine": {"cpus": os.cpu_count()},
                                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     try:
-        for n in sizes:
+        for h in args.home or []:
+            home = Path(h).resolve()
+            info = use_existing(home, args.rebuild)
+            print(f"[{home}] rollup: {json.dumps(info)}", flush=True)
+            measured = measure(home, repeat, 5 if args.quick else args.cli_runs)
+            results["sizes"][str(measured["events"])] = {"build": info, **measured}
+        for n in sizes if not args.home else []:
             home = root / f"lake-{n}"
             if not (home / "state" / "lakehouse.duckdb").exists():
                 shutil.rmtree(home, ignore_errors=True)
@@ -158,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 info = {"reused": str(home)}
             print(f"[{n:,} events] built: {json.dumps(info)}", flush=True)
-            results["sizes"][str(n)] = {"build": info, **measure(home, repeat, 5 if args.quick else 10)}
+            results["sizes"][str(n)] = {"build": info, **measure(home, repeat, 5 if args.quick else args.cli_runs)}
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
@@ -177,10 +230,13 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((label, vals))
 
     add("assemble_trace", lambda r: r["assemble_trace"])
+    add("assemble_trace (warm: ids seen before)", lambda r: r["assemble_trace_warm"])
     add("assemble_trace (2-deep subagents)", lambda r: r["assemble_trace_nested"])
     for view in results["sizes"][keys[0]]["views"]:
         add(view, lambda r, v=view: r["views"][v])
     add("hooklake traces --limit 50 (subprocess)", lambda r: r["cli_traces_limit_50"])
+    add("hooklake --help (subprocess)", lambda r: r["cli_help"])
+    add("baseline: one indexed point query (trace_facts)", lambda r: r["baseline_point_lookup"])
     add("baseline: group-by over all events", lambda r: r["baseline_groupby_10cols"])
     add("baseline: python -c pass", lambda r: r["baseline_python_startup"])
     add("baseline: python -c 'import duckdb'", lambda r: r["baseline_import_duckdb"])
@@ -211,11 +267,18 @@ def main(argv: list[str] | None = None) -> int:
                 g = f"x{growth['baseline_groupby_p95']}"
         print(f"{label:<{width}}  " + "  ".join(f"{v:>14}" for v in vals) + (f"  {g:>10}" if g else ""))
     for k in keys:
-        b = results["sizes"][k]["build"]
-        if "rollup_build_s" in b:
+        r = results["sizes"][k]
+        print(f"[{int(k):,} events, {r['traces']:,} traces] load average (1/5/15 min) at start "
+              f"{r['loadavg_start']}, at end {r['loadavg_end']}")
+        b = r["build"]
+        if "rollup_refresh_s" in b:
+            print(f"[{int(k):,}] rollup refresh {b['rollup_refresh_s']}s ({b['rollup_mb']} MB)")
+        if "rollup_build_s" in b and "generate_s" not in b:
+            print(f"[{int(k):,}] rollup build {b['rollup_build_s']}s ({b['rollup_mb']} MB)")
+        if "generate_s" in b:
             print(f"[{int(k):,}] generate {b['generate_s']}s, compact {b['compact_s']}s, rollup build "
                   f"{b['rollup_build_s']}s ({b['rollup_mb']} MB)")
-    out = REPO / "benchmarks" / "results" / "lakehouse_bench.json"
+    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print(f"wrote {out}")

@@ -5,12 +5,13 @@ Starts an S3-compatible server on 127.0.0.1 (moto's server mode), generates a re
 
 * local:  ``run_ingest`` into a local lake (fresh home);
 * s3:     ``run_ingest`` with ``HOOKLAKE_LAKE=s3://...`` (local commit + upload + commit object);
+  the two alternate ``--repeats`` times each (local, s3, s3, local, ...) and the medians are compared;
 * read (mirror):  ``lakehouse.remote.sync_mirror`` + DuckDB over the local copy, cold and warm;
 * read (fsspec):  DuckDB ``read_parquet('s3://...')`` through s3fs registered as a filesystem.
 
 moto keeps objects in memory in this process, so the S3 figures show hooklake's protocol costs
 (extra requests, commit object, checksum) rather than a real network; on a real bucket add
-size / bandwidth. Usage: ``python benchmarks/s3_ingest.py [--quick] [--events N]``; writes
+size / bandwidth. Usage: ``python benchmarks/s3_ingest.py [--quick] [--events N] [--repeats R]``; writes
 ``benchmarks/results/s3_ingest.json``.
 """
 
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--quick", action="store_true", help="20k events")
+    parser.add_argument("--repeats", type=int, default=2, help="ingest runs per side, alternating (default 2)")
     args = parser.parse_args(argv)
     events = 20_000 if args.quick else args.events
 
@@ -68,25 +70,32 @@ def main(argv: list[str] | None = None) -> int:
         from hooklake.paths import Paths
         from ingest.compactor import run_ingest
 
-        # local
-        os.environ.pop("HOOKLAKE_LAKE", None)
-        home = work / "local"
-        _spool_into(home, spool_file)
-        t0, c0 = time.perf_counter(), time.process_time()
-        rep = run_ingest(Paths.resolve(home))
-        results["local"] = {"seconds": round(time.perf_counter() - t0, 3), "cpu_s": round(time.process_time() - c0, 3),
-                            "events_written": rep.events_written}
-        # s3
-        os.environ["HOOKLAKE_LAKE"] = "s3://bench-lake/team"
-        home = work / "s3"
-        _spool_into(home, spool_file)
-        t0, c0 = time.perf_counter(), time.process_time()
-        rep = run_ingest(Paths.resolve(home))
-        results["s3"] = {"seconds": round(time.perf_counter() - t0, 3), "cpu_s": round(time.process_time() - c0, 3),
-                         "events_written": rep.events_written}
-        for k in ("local", "s3"):
-            results[k]["events_per_s"] = round(events / results[k]["seconds"], 1)
+        # local and s3 alternately (ABBA...), each run in a fresh home (and a fresh prefix), so load
+        # drifting on a shared machine hits both sides alike; the medians are compared
+        runs: dict[str, list[dict]] = {"local": [], "s3": []}
+        prefix = "s3://bench-lake/team"
+        for r in range(args.repeats):
+            for kind in (("local", "s3") if r % 2 == 0 else ("s3", "local")):
+                if kind == "local":
+                    os.environ.pop("HOOKLAKE_LAKE", None)
+                else:
+                    prefix = f"s3://bench-lake/team-{r}"
+                    os.environ["HOOKLAKE_LAKE"] = prefix
+                home = work / f"{kind}-{r}"
+                _spool_into(home, spool_file)
+                t0, c0 = time.perf_counter(), time.process_time()
+                rep = run_ingest(Paths.resolve(home))
+                seconds = time.perf_counter() - t0
+                runs[kind].append({"seconds": round(seconds, 3), "cpu_s": round(time.process_time() - c0, 3),
+                                   "events_written": rep.events_written, "load_1m": round(os.getloadavg()[0], 2)})
+        os.environ["HOOKLAKE_LAKE"] = prefix
+        for kind in ("local", "s3"):
+            secs = sorted(x["seconds"] for x in runs[kind])
+            median = secs[len(secs) // 2] if len(secs) % 2 else (secs[len(secs) // 2 - 1] + secs[len(secs) // 2]) / 2
+            results[kind] = {"seconds": round(median, 3), "events_written": runs[kind][-1]["events_written"],
+                             "events_per_s": round(events / median, 1), "runs": runs[kind]}
         results["s3_vs_local_time_ratio"] = round(results["s3"]["seconds"] / results["local"]["seconds"], 3)
+        results["s3_throughput_vs_local"] = round(results["local"]["seconds"] / results["s3"]["seconds"], 3)
 
         # reading the bucket from DuckDB: local mirror vs fsspec
         from lakehouse.remote import sync_mirror
@@ -114,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
             from lakehouse import remote
 
-            loc = remote.parse_lake_uri("s3://bench-lake/team")
+            loc = remote.parse_lake_uri(prefix)
             snap = remote.snapshot(remote.s3_client(), loc)
             fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": f"http://{host}:{port}"})
             con.register_filesystem(fs)
@@ -135,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'path':<22}{'seconds':>10}{'events/s':>12}")
     for k in ("local", "s3"):
         print(f"{'ingest ' + k:<22}{results[k]['seconds']:>10.2f}{results[k]['events_per_s']:>12,.0f}")
-    print(f"s3/local time ratio: {results['s3_vs_local_time_ratio']}")
+    print(f"s3/local time ratio: {results['s3_vs_local_time_ratio']} (median of {args.repeats} alternating runs each; "
+          f"load {[x['load_1m'] for x in results['s3']['runs']]})")
     print(f"DuckDB over the mirror: sync cold {results['read_mirror']['sync_cold_s']}s, warm "
           f"{results['read_mirror']['sync_warm_s']}s, query {results['read_mirror']['query_s']}s")
     if "query_cold_s" in results.get("read_fsspec", {}):

@@ -8,9 +8,11 @@ actually good at what, so the description-based fallback router has to guess.
 
 Each round, every request goes through the same path a real session takes:
 
-    route (learned Router, used when the advice layer would advise: a confident match to a pattern
-    whose historical success reaches [advice] min_pattern_success; else the fallback router, with
-    some exploration) -> the chosen agent runs ->
+    route (learned Router: it replays a pattern when the request is of a kind it has seen and the
+    best way of handling that kind has worked often enough — calibrated relevance x the lower bound
+    of the path's success reaches [learning] min_replay_success; the advice layer's own gate,
+    [advice] min_pattern_success, applies too; else the fallback router, with some exploration)
+    -> the chosen agent runs ->
     Claude Code hook payloads (UserPromptSubmit, Agent PreToolUse, SubagentStart, the agent's tools,
     PostToolUse / PostToolUseFailure, SubagentStop, Stop) captured with hooks.spool.capture_bytes ->
     an ``advice`` event (treatment / holdout) and the user's verdict as a ``feedback`` event ->
@@ -22,7 +24,8 @@ the share of requests routed by a learned pattern, pattern replay success (targe
 routing latency of learned decisions vs fallback decisions.
 
     python benchmarks/self_improvement_sim.py [--quick] [--rounds N] [--per-round N] [--seed S]
-        [--min-confidence C]   # route by a learned pattern from confidence C up, not the calibrated threshold
+        [--min-confidence C]   # the [learning] min_confidence override: replay the best match from
+                               # confidence C up, instead of judging replays by their success
 """
 
 from __future__ import annotations
@@ -387,6 +390,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "events_written": ingest_report.get("events_written"),
             "patterns": router.pattern_count,
             "threshold": round(router.threshold, 3),
+            "replay_threshold": round(router.replay_threshold, 3),
             "ingest_s": round(t_learn - t_pipe, 2),
             "learn_s": round(t_reload - t_learn, 2),
             "reload_s": round(done - t_reload, 2),

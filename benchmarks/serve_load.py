@@ -150,6 +150,7 @@ def main() -> int:
     rng = random.Random(args.seed)
     pool = [prompt(rng) for _ in range(args.distinct)] if args.distinct > 0 else []
 
+    load_before = os.getloadavg()
     t0 = time.perf_counter()
     proc, state = start_service(home, args.tcp, args.synthetic)
     startup_s = time.perf_counter() - t0
@@ -248,6 +249,8 @@ def main() -> int:
         "warm_pool": bool(args.warm),
         "warm_up_s": round(warm_s, 2),
         "cpus": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
     }
     print(f"hooklake serve load: {report['requests']} requests at {report['achieved_rate']}/s "
           f"(target {args.rate}/s for {duration:.0f} s) over {state['transport']}; "
@@ -256,6 +259,7 @@ def main() -> int:
     for name, key in (("all", "latency_ms_all"), ("/route", "latency_ms_route"), ("/match", "latency_ms_match")):
         r = report[key]
         print(f"{name:<8}{r.get('p50') or 0:>8.1f}{r.get('p95') or 0:>8.1f}{r.get('p99') or 0:>8.1f}{r.get('max') or 0:>9.1f}")
+    print(f"load average before/after: {load_before[0]:.2f}/{report['load_average_after'][0]:.2f}")
     print(f"errors: {report['errors']}   cache hits/misses: {report['server_cache_hits']}/{report['server_cache_misses']}"
           f"   service start-up (model + index load): {report['service_startup_s']} s")
     print(f"targets: p95 <= 15 ms: {'ok' if (report['latency_ms_all']['p95'] or 1e9) <= 15 else 'MISSED'}; "

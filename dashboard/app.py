@@ -1,4 +1,5 @@
-"""hooklake workbench: ``hooklake dashboard`` runs ``streamlit run`` on this file.
+"""hooklake workbench: ``hooklake dashboard`` runs this file with Streamlit (through
+``dashboard.serve``, which warms the caches the first visitor needs).
 
 The pages live in ``dashboard/pages/``; every page gets the sidebar filters and the "last
 ingested" indicator from here, then calls the query functions of ``lakehouse.queries`` (no SQL
@@ -26,6 +27,7 @@ PAGES = [
 
 page = st.navigation(PAGES)
 st.sidebar.markdown("## hooklake")
+common.wait_for_warm_up("imports")
 with st.spinner("Opening the lake (the first time after an ingest this brings the lakehouse rollup up to date)…"):
     state = common.lake_state()
 st.session_state["lake_state"] = state

@@ -89,8 +89,9 @@ def pick_port(host: str, wanted: int | None) -> int:
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
+    """Streamlit on ``app.py`` through ``dashboard.serve`` (which warms the caches the first visitor needs)."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "dashboard.serve",
         "--server.headless", "true",
         "--server.address", host,
         "--server.port", str(port),

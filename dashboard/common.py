@@ -1,9 +1,11 @@
 """What every page shares: the lake connection, cached queries, sidebar filters, empty states.
 
-Query results are cached with ``st.cache_data`` keyed on a fingerprint of the lake's files
-(path, size, mtime) and of the learned index, so a fresh ingest or learn run shows up on the next
-rerun while repeated reruns cost nothing. The DuckDB connection is one per fingerprint, guarded by a
-lock because Streamlit runs sessions in threads.
+Query results are cached with ``st.cache_data`` keyed on the lake's change marker
+(:func:`lake_key`: mtimes of the lake's folders, the learned tables and the index), so a fresh
+ingest or learn run shows up on the next rerun while repeated reruns cost nothing. The DuckDB
+connection is one per marker and server process (``st.cache_resource``), guarded by a lock because
+Streamlit runs sessions in threads. ``dashboard.serve`` fills these caches for the Overview when the
+server starts, so the first visitor does not wait for them.
 """
 
 from __future__ import annotations
@@ -52,7 +54,30 @@ hooklake learn                   # learn patterns from successful traces
 
 
 # --------------------------------------------------------------------------------------
-# Lake, fingerprint, connection
+# Server warm-up (dashboard.serve)
+# --------------------------------------------------------------------------------------
+
+#: Set by ``dashboard.serve`` when it runs the server: ``imports`` once the libraries the pages use
+#: are imported, ``done`` once the whole warm-up (caches, pattern router) has finished. Both stay
+#: None otherwise (``streamlit run`` by hand, AppTest), and then nothing waits.
+WARM_UP: dict[str, threading.Event] = {}
+
+
+def wait_for_warm_up(stage: str = "imports", timeout_s: float = 300.0) -> None:
+    """Let the server's warm-up finish ``stage`` first ("imports" or "done").
+
+    Importing a library in two threads at once can expose a half-initialised module to code that
+    looks it up in ``sys.modules`` (pandas, polars and torch are probed that way by sklearn and
+    others), so a page run waits for the warm-up's imports instead of racing them; the Patterns page
+    also waits for the pattern router the warm-up is loading (it would wait for it anyway).
+    """
+    event = WARM_UP.get(stage)
+    if event is not None and not event.is_set():
+        event.wait(timeout_s)
+
+
+# --------------------------------------------------------------------------------------
+# Lake, change marker, connection
 # --------------------------------------------------------------------------------------
 
 
@@ -60,40 +85,53 @@ def paths() -> Paths:
     return Paths.resolve()
 
 
-def _scan(root: Path, suffixes: tuple[str, ...]) -> list[tuple[str, int, int]]:
-    found: list[tuple[str, int, int]] = []
-    if not root.exists():
-        return found
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            if name.endswith(suffixes):
-                full = os.path.join(dirpath, name)
-                try:
-                    stat = os.stat(full)
-                except OSError:
-                    continue
-                found.append((full, stat.st_size, stat.st_mtime_ns))
-    return found
+def _dir_marks(root: Path, depth: int) -> list[str]:
+    """``name:mtime_ns`` of ``root`` and its sub-folders down to ``depth`` levels (no file stats).
+
+    Ingest, compaction and learn publish files by creating or renaming them inside a folder, which
+    changes that folder's mtime: the folders alone tell that something changed.
+    """
+    marks: list[str] = []
+    stack = [(str(root), 0)]
+    while stack:
+        folder, level = stack.pop()
+        try:
+            marks.append(f"{folder}:{os.stat(folder).st_mtime_ns}")
+            if level < depth:
+                with os.scandir(folder) as entries:
+                    stack.extend((e.path, level + 1) for e in entries if e.is_dir(follow_symlinks=False))
+        except OSError:
+            continue
+    return sorted(marks)
 
 
-def lake_files() -> list[tuple[str, int, int]]:
-    """(path, size, mtime_ns) of every Parquet file of the lake and every file of the index."""
+def lake_key() -> str:
+    """The lake's change marker: changes whenever ingest, compaction or learn changed what pages read.
+
+    Built from folder mtimes only (the events folder and its ``date=`` partitions, the learned
+    tables, the index and its ``CURRENT`` version, config.toml), so it costs a few dozen ``stat``
+    calls whatever the size of the lake. Query results and the connection are cached under it.
+    """
     p = paths()
-    return sorted(_scan(p.lake, (".parquet",)) + _scan(p.index, ("",)))
-
-
-def fingerprint() -> str:
-    """Changes whenever ingest or learn changed something the pages read."""
     digest = hashlib.blake2b(digest_size=12)
-    digest.update(str(paths().lake).encode())
-    for path, size, mtime in lake_files():
-        digest.update(f"{path}\0{size}\0{mtime}\n".encode())
+    digest.update(str(p.lake).encode())
+    for mark in _dir_marks(p.events, 1) + _dir_marks(p.lake / "learned", 1) + _dir_marks(p.index, 0):
+        digest.update(mark.encode())
+        digest.update(b"\n")
+    for extra in (p.index / "CURRENT", p.config):
+        try:
+            digest.update(f"{extra}:{os.stat(extra).st_mtime_ns}:{extra.read_bytes()[:256]!r}".encode())
+        except OSError:
+            pass
     return digest.hexdigest()
 
 
 def last_ingested_at() -> datetime | None:
-    """When the newest lake file was written (the last ingest that added events)."""
-    newest = max((m for path, _s, m in _scan(paths().events, (".parquet",))), default=None)
+    """When the lake last changed: the newest mtime of its events folder and ``date=`` partitions."""
+    newest = None
+    for mark in _dir_marks(paths().events, 1):
+        mtime = int(mark.rsplit(":", 1)[1])
+        newest = mtime if newest is None else max(newest, mtime)
     if newest is None:
         return None
     return datetime.fromtimestamp(newest / 1e9, tz=timezone.utc)
@@ -101,6 +139,12 @@ def last_ingested_at() -> datetime | None:
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _connection(key: str) -> Any:
+    """One DuckDB connection per lake version, shared by every session of this server process.
+
+    Opening it attaches the lakehouse rollup (refreshing it first when the lake changed), which is
+    the expensive part; the queries then read the rollup's tables. A new ``key`` (the lake changed)
+    replaces it.
+    """
     import lakehouse
 
     return lakehouse.connect(read_only=True)
@@ -119,7 +163,7 @@ def connection() -> Any:
         raise LakehouseMissing(
             "the lakehouse package (lakehouse.connect) is not available in this installation"
         ) from exc
-    return _connection(fingerprint())
+    return _connection(lake_key())
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -132,8 +176,16 @@ def _cached(key: str, fn_name: str, args: tuple[Any, ...], kwargs: tuple[tuple[s
 
 def query(fn_name: str, *args: Any, **kwargs: Any) -> Any:
     """Call ``lakehouse.queries.<fn_name>(con, *args, **kwargs)`` through the cache."""
-    connection()
-    return _cached(fingerprint(), fn_name, args, tuple(sorted(kwargs.items())))
+    key = lake_key()
+    try:
+        import lakehouse
+
+        getattr(lakehouse, "connect")
+    except (ImportError, AttributeError) as exc:
+        raise LakehouseMissing(
+            "the lakehouse package (lakehouse.connect) is not available in this installation"
+        ) from exc
+    return _cached(key, fn_name, args, tuple(sorted(kwargs.items())))
 
 
 def try_query(fn_name: str, *args: Any, what: str | None = None, **kwargs: Any) -> Any | None:
@@ -257,6 +309,15 @@ def _now_rounded() -> datetime:
     return datetime.now(timezone.utc).replace(second=0, microsecond=0)
 
 
+def worst_window(filters: Filters, state: LakeState) -> Filters:
+    """The Overview's "worst right now" window: the last 7 days of data, within the filters."""
+    last = state.last_event_at
+    if last is None:
+        return filters
+    week_start = last - timedelta(days=7)
+    return filters.with_(since=max(filters.since, week_start) if filters.since else week_start)
+
+
 def filters() -> Filters:
     value = st.session_state.get("filters")
     return value if isinstance(value, Filters) else Filters()
@@ -334,7 +395,7 @@ def doctor_report() -> dict[str, Any] | None:
     Cached until the lake changes; a failing report is shown as an error, not raised.
     """
     try:
-        return _doctor(fingerprint())
+        return _doctor(lake_key())
     except Exception as exc:  # a broken report must not take the page down
         return {"ok": False, "problems": [f"hooklake doctor failed: {type(exc).__name__}: {exc}"], "sessions": []}
 

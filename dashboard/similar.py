@@ -29,10 +29,23 @@ def index_version() -> str | None:
         return None
 
 
+QUERY_THREADS = 1
+"""Torch threads for the workbench's embeddings: one query text at a time is latency bound, and
+more intra-op threads only add synchronisation. On a busy machine each extra thread can cost tens
+to hundreds of milliseconds per query (measured: ~40 ms with one thread vs 0.4-1.6 s with two on a
+loaded 2-core machine)."""
+
+
 @st.cache_resource(max_entries=1, show_spinner=False)
 def _router(version: str) -> Any:
     from learning.router import Router
 
+    try:
+        import torch
+
+        torch.set_num_threads(QUERY_THREADS)
+    except ImportError:
+        pass
     return Router.load(paths=common.paths())
 
 
@@ -129,6 +142,7 @@ def render_similar(prompt: str, exclude: str | None = None, k: int = 5) -> None:
         return
     try:
         with st.spinner("Matching against learned patterns…"):
+            common.wait_for_warm_up("done")
             matches = match(prompt, k=k)
     except NoIndex as exc:
         st.info(f"Similar traces need the learned pattern index: {exc}.")

@@ -62,7 +62,11 @@ class LearningSettings:
     model: str = "all-MiniLM-L6-v2"
     """Any sentence-transformers model name or path; the default loads offline."""
     min_confidence: float | None = None
-    """Override the calibrated match threshold (None = use the fitted one)."""
+    """Override the calibrated match threshold (None = use the fitted one). When set, ``route``
+    replays the best match from this confidence up instead of judging replays by their success."""
+    min_replay_success: float = 0.6
+    """``route`` replays a learned pattern when relevance (calibrated) x the lower 10% bound of the
+    pattern's success rate (Beta posterior over its traces and replays) reaches this."""
     similarity_threshold: float = 0.5
     """Cosine to a pattern's centroid at which a trace of the same path joins that pattern."""
     target_precision: float = 0.95

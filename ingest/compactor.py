@@ -1,11 +1,14 @@
 """``hooklake ingest``: spool -> Parquet lake, exactly once.
 
 Each batch (at most ``IngestSettings.batch_bytes`` of complete spool lines) is normalised by the
-vectorised path (:mod:`ingest.vectorized`) with the exact Python path (:mod:`ingest.normalize`)
-for the few lines that need it, de-duplicated by event id, given correlation ids in session
-order, written as one zstd Parquet file per event date
-(``<lake>/events/date=YYYY-MM-DD/part-<host>-<batch>.parquet``) and then committed in the
-checkpoint; the commit protocol is described in :mod:`ingest.state`. Rejected lines go to
+native scanner (:mod:`ingest.native`, C compiled on first use; the payload is sliced from the
+spool bytes and written with pyarrow) or, without a C compiler, by the DuckDB path
+(:mod:`ingest.vectorized`); either way the exact Python path (:mod:`ingest.normalize`) takes the
+few lines that need it (possible secrets, anything unusual). The batch is then de-duplicated by
+event id, given correlation ids in session order (DuckDB, over narrow columns), written as zstd
+Parquet per event date (``<lake>/events/date=YYYY-MM-DD/part-<host>-<batch>[-<n>].parquet``; a
+large date is split into files written in parallel) and committed in the checkpoint; the commit
+protocol is described in :mod:`ingest.state`. Rejected lines go to
 ``<quarantine>/quarantine-<batch>.jsonl`` with the reason, the spool file, byte offset, line
 number and raw bytes, as part of the same batch.
 """
@@ -36,6 +39,16 @@ SESSION_STATE_KEEP_US = 90 * 24 * 3600 * 1_000_000
 """Sessions idle this long are forgotten (only matters for old Claude Code without prompt_id)."""
 
 QUARANTINE_PREFIX = "quarantine-"
+
+NATIVE_MAX_CHUNK = (1 << 31) - (1 << 20)
+"""Arrow string views address their buffers with 32-bit offsets: larger chunks take the DuckDB path."""
+NATIVE_WRITERS = 2
+"""A large partition is written as this many Parquet files, in parallel threads."""
+NATIVE_SPLIT_ROWS = 20_000
+PARQUET_ROW_GROUP = 122_880
+"""Rows per row group (DuckDB's default, so files from both paths read alike)."""
+
+_UNSET: Any = object()
 
 
 @dataclass
@@ -72,6 +85,9 @@ class IngestReport:
     """Seconds spent per phase (read, prefilter, sql_parse, python_path, sql_finalize, write_commit)."""
     phase_cpu_s: dict[str, float] = field(default_factory=dict)
     """CPU seconds (all threads) per phase: comparable on a busy machine."""
+    engine: str = ""
+    """``native`` (the C scanner of :mod:`ingest.native`) or ``duckdb`` (no C compiler, disabled,
+    or extra redaction patterns configured); empty when there was nothing to ingest."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,6 +154,7 @@ class _IngestJob:
         self._mark = time.perf_counter()
         self._cpu_mark = time.process_time()
         self._missing_session = 0
+        self._scanner: Any = _UNSET
 
     # --- crash recovery ------------------------------------------------------------------
 
@@ -212,6 +229,8 @@ class _IngestJob:
                 bar.close()
             if self._con is not None:
                 self._con.close()
+            if self._scanner is not _UNSET and self._scanner is not None:
+                self._scanner.close()
         self.report.files = len(touched)
         self._retire(files, checkpoint)
         self._finish_warnings()
@@ -246,6 +265,78 @@ class _IngestJob:
 
     def _batch(self, chunks: list[Chunk], files: list[SpoolFile], checkpoint: Checkpoint,
                history: Any) -> tuple[Checkpoint, Any]:
+        scanner = self._native_scanner()
+        if scanner is not None and all(len(c.data) < NATIVE_MAX_CHUNK for c in chunks):
+            self.report.engine = "native"
+            return self._batch_native(scanner, chunks, files, checkpoint, history)
+        self.report.engine = "duckdb"
+        return self._batch_sql(chunks, files, checkpoint, history)
+
+    def _native_scanner(self) -> Any:
+        """The C scanner for this run, or ``None`` (no compiler, disabled, or extra redaction
+        patterns, which only the regular-expression prefilter of the DuckDB path can apply)."""
+        if self._scanner is _UNSET:
+            self._scanner = None
+            if not self.redactor.extra_patterns:
+                from ingest import native
+
+                lib = native.load(self.paths.bin)
+                if lib is not None:
+                    self._scanner = native.Scanner(lib, self.redactor)
+        return self._scanner
+
+    def _batch_native(self, scanner: Any, chunks: list[Chunk], files: list[SpoolFile], checkpoint: Checkpoint,
+                      history: Any) -> tuple[Checkpoint, Any]:
+        """The C scanner fills the columns of every ordinary line; the lines it leaves (invalid,
+        unusual, possibly secret) take the exact path; DuckDB computes only the narrow session-
+        ordered keys; pyarrow writes the Parquet files, the payload sliced from the spool bytes."""
+        import numpy as np
+        import pyarrow as pa
+
+        from ingest import vectorized
+        from ingest.native.rows import RowStore
+
+        con = self._connection()
+        self._lap("read")
+        batch_id = uuid.uuid4().hex
+        store = RowStore(scanner.kinds, scanner.lib)
+        slow_rows: list[dict[str, Any]] = []
+        quarantine: list[dict[str, Any]] = []
+        blank = 0
+        n = 0
+        for chunk in chunks:
+            offsets = scanner.line_offsets(chunk.data)
+            result = scanner.scan(chunk.data, offsets)
+            store.add_scan(result)
+            self._lap("native_scan")
+            for li in np.flatnonzero(result.slow).tolist():
+                blank += self._exact_line(chunk, offsets, li, n + li, batch_id, slow_rows, quarantine)
+            n += result.n
+            self._lap("python_path")
+        store.finish_scans()
+        store.set_rows(slow_rows)
+        del slow_rows
+
+        present = None if store.present.all() else np.flatnonzero(store.present)
+        narrow = pa.table({name: store.arrow(name, present) for name in vectorized.KEY_INPUT})
+        n_pre = store.n if present is None else len(present)
+        con.register("pre", narrow)
+        con.register("history", pa.table({"h": pa.array(history, type=pa.uint64())}))
+        con.register("sessions", _sessions_table(checkpoint.sessions))
+        con.execute(vectorized.keys_sql())
+        con.unregister("pre")
+        del narrow
+        date_rows = dict(con.execute("SELECT date, count(*) FROM keys GROUP BY date").fetchall())
+        split = {d: (NATIVE_WRITERS if c >= NATIVE_SPLIT_ROWS else 1) for d, c in date_rows.items()}
+
+        def write(entries: list[tuple[str, int, Path]]) -> None:
+            _write_native(con, store, batch_id, entries)
+
+        return self._finish_batch(con, batch_id, n - blank, n_pre, quarantine, files, checkpoint, history,
+                                  write, split)
+
+    def _batch_sql(self, chunks: list[Chunk], files: list[SpoolFile], checkpoint: Checkpoint,
+                   history: Any) -> tuple[Checkpoint, Any]:
         import numpy as np
         import pyarrow as pa
 
@@ -297,26 +388,8 @@ class _IngestJob:
         blank = 0
         for seq in slow_seqs.tolist():
             ci = int(np.searchsorted(seq_starts, seq, side="right") - 1)
-            chunk = chunks[ci]
-            li = seq - int(seq_starts[ci])
-            offs = line_offsets[ci]
-            raw = chunk.data[int(offs[li]):int(offs[li + 1])]
-            if raw.endswith(b"\n"):
-                raw = raw[:-1]
-            if not raw.strip():
-                blank += 1
-                continue
-            try:
-                obj = parse_envelope(raw)
-                row = pre_row(obj, self.redactor)
-                _clean_strings(row)
-                row["seq"] = seq
-                slow_rows.append(row)
-            except Rejected as exc:
-                quarantine.append(self._quarantine_record(str(exc), chunk, li, int(offs[li]), raw, batch_id))
-            except Exception as exc:  # never let one odd line stop ingest
-                quarantine.append(self._quarantine_record(
-                    f"could not normalise: {type(exc).__name__}: {exc}", chunk, li, int(offs[li]), raw, batch_id))
+            blank += self._exact_line(chunks[ci], line_offsets[ci], seq - int(seq_starts[ci]), seq, batch_id,
+                                      slow_rows, quarantine)
         if slow_rows:
             con.register("slow_rows", _pre_table(slow_rows))
             con.execute("INSERT INTO pre BY NAME SELECT * FROM slow_rows")
@@ -328,6 +401,39 @@ class _IngestJob:
         con.register("sessions", _sessions_table(checkpoint.sessions))
         con.execute(vectorized.keys_sql())
         n_pre = con.execute("SELECT count(*) FROM pre").fetchone()[0]
+        result = self._finish_batch(con, batch_id, n - blank, n_pre, quarantine, files, checkpoint, history,
+                                    lambda entries: self._copy_parquet(con, batch_id, entries), {})
+        con.execute("DROP TABLE IF EXISTS pre")
+        return result
+
+    def _exact_line(self, chunk: Chunk, offs: Any, li: int, seq: int, batch_id: str,
+                    rows: list[dict[str, Any]], quarantine: list[dict[str, Any]]) -> int:
+        """Normalise line ``li`` of ``chunk`` with the exact path (appending to ``rows`` or to
+        ``quarantine``); returns 1 for a blank line (not an event), else 0."""
+        raw = chunk.data[int(offs[li]):int(offs[li + 1])]
+        if raw.endswith(b"\n"):
+            raw = raw[:-1]
+        if not raw.strip():
+            return 1
+        try:
+            obj = parse_envelope(raw)
+            row = pre_row(obj, self.redactor)
+            _clean_strings(row)
+            row["seq"] = seq
+            rows.append(row)
+        except Rejected as exc:
+            quarantine.append(self._quarantine_record(str(exc), chunk, li, int(offs[li]), raw, batch_id))
+        except Exception as exc:  # never let one odd line stop ingest
+            quarantine.append(self._quarantine_record(
+                f"could not normalise: {type(exc).__name__}: {exc}", chunk, li, int(offs[li]), raw, batch_id))
+        return 0
+
+    def _finish_batch(self, con: Any, batch_id: str, events_read: int, n_pre: int,
+                      quarantine: list[dict[str, Any]], files: list[SpoolFile], checkpoint: Checkpoint,
+                      history: Any, write_parquet: Any, parts: dict[str, int]) -> tuple[Checkpoint, Any]:
+        """With ``keys`` computed: statistics, the next checkpoint, the commit of the batch."""
+        import numpy as np
+
         stats = con.execute(
             "SELECT count(*), coalesce(sum(redactions), 0), count_if(redactions > 0), "
             "count_if(session_id IS NULL AND event_kind NOT IN ("
@@ -372,10 +478,10 @@ class _IngestJob:
             files={f.name: {"inode": f.inode, "offset": f.offset, "lines": f.lines} for f in files},
             sessions=sessions,
         )
-        self._write_batch(con, batch_id, dates, quarantine, checkpoint, next_cp, merged)
+        self._write_batch(batch_id, dates, quarantine, checkpoint, next_cp, merged, write_parquet, parts)
         self._lap("write_commit")
 
-        self.report.events_read += n - blank
+        self.report.events_read += events_read
         self.report.events_written += written
         self.report.quarantined += len(quarantine)
         self.report.duplicates += int(n_pre) - written
@@ -383,8 +489,17 @@ class _IngestJob:
         self.report.redacted_events += redacted_events
         self._missing_session += missing_session
         con.execute("DROP TABLE IF EXISTS keys")
-        con.execute("DROP TABLE IF EXISTS pre")
         return next_cp, merged
+
+    def _copy_parquet(self, con: Any, batch_id: str, entries: list[tuple[str, int, Path]]) -> None:
+        from ingest import schema, vectorized
+
+        for date, _part, tmp in entries:
+            con.execute(
+                f"COPY ({vectorized.output_select(batch_id, date)}) TO '{_sql_path(tmp)}' "
+                f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
+                f"KV_METADATA {{hooklake_schema_version: '{schema.SCHEMA_VERSION}'}})"
+            )
 
     def _quarantine_record(self, reason: str, chunk: Chunk, line_index: int, offset_in_chunk: int,
                            raw: bytes, batch_id: str) -> dict[str, Any]:
@@ -401,27 +516,30 @@ class _IngestJob:
 
     # --- the commit protocol -------------------------------------------------------------
 
-    def _write_batch(self, con: Any, batch_id: str, dates: list[str], quarantine: list[dict[str, Any]],
-                     checkpoint: Checkpoint, next_cp: Checkpoint, history: Any) -> None:
-        from ingest import schema, vectorized
-
+    def _write_batch(self, batch_id: str, dates: list[str], quarantine: list[dict[str, Any]],
+                     checkpoint: Checkpoint, next_cp: Checkpoint, history: Any, write_parquet: Any,
+                     parts: dict[str, int]) -> None:
+        """Commit one batch. ``write_parquet(entries)`` writes every ``(date, part, temp path)``;
+        a date may be split into ``parts[date]`` files so that they can be written in parallel."""
         events_dir = self.paths.events
         tmp_dir = self.paths.lake / ".tmp" / f"ingest-{self.host}-{batch_id}"
-        plan: list[tuple[str, Path, Path]] = []  # (kind/date, temp, final)
+        plan: list[tuple[str, int, Path, Path]] = []  # (date or "quarantine", part, temp, final)
         for date in dates:
-            final = events_dir / f"date={date}" / f"part-{self.host}-{batch_id}.parquet"
-            plan.append((date, tmp_dir / f"date={date}.parquet", final))
+            for part in range(max(parts.get(date, 1), 1)):
+                suffix = f"-{part}" if part else ""
+                final = events_dir / f"date={date}" / f"part-{self.host}-{batch_id}{suffix}.parquet"
+                plan.append((date, part, tmp_dir / f"date={date}{suffix}.parquet", final))
         if quarantine:
             qfinal = self.paths.quarantine / f"{QUARANTINE_PREFIX}{batch_id}.jsonl"
-            plan.append(("quarantine", self.paths.quarantine / f".{QUARANTINE_PREFIX}{batch_id}.tmp", qfinal))
+            plan.append(("quarantine", 0, self.paths.quarantine / f".{QUARANTINE_PREFIX}{batch_id}.tmp", qfinal))
 
         try:
             next_cp.history_file = self.store.write_history(next_cp.generation, history)
             self.store.write_pending({
                 "batch_id": batch_id,
                 "base_generation": checkpoint.generation,
-                "outputs": [str(p[2]) for p in plan],
-                "temps": [str(p[1]) for p in plan],
+                "outputs": [str(p[3]) for p in plan],
+                "temps": [str(p[2]) for p in plan],
                 "tmp_dir": str(tmp_dir),
                 "next": next_cp.to_json(),
             })
@@ -434,43 +552,40 @@ class _IngestJob:
         faults.crash_point("after_pending")
 
         import duckdb
+        import pyarrow as pa
 
         renamed: list[Path] = []
         try:
             if dates:
                 faults.fail_point("lake_mkdir")
                 tmp_dir.mkdir(parents=True, exist_ok=True)
+                faults.fail_point("write_parquet")
+                write_parquet([(what, part, tmp) for what, part, tmp, _final in plan if what != "quarantine"])
             if quarantine:
                 self.paths.quarantine.mkdir(parents=True, exist_ok=True)
-            for i, (what, tmp, _final) in enumerate(plan):
-                faults.fail_point("write_parquet" if what != "quarantine" else "write_quarantine")
+            for i, (what, _part, tmp, _final) in enumerate(plan):
                 if what == "quarantine":
+                    faults.fail_point("write_quarantine")
                     with open(tmp, "wb") as fh:
                         for record in quarantine:
                             fh.write(json.dumps(record).encode() + b"\n")
-                else:
-                    con.execute(
-                        f"COPY ({vectorized.output_select(batch_id, what)}) TO '{_sql_path(tmp)}' "
-                        f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, "
-                        f"KV_METADATA {{hooklake_schema_version: '{schema.SCHEMA_VERSION}'}})"
-                    )
                 _fsync_file(tmp)
                 if i == 0:
                     faults.crash_point("during_parquet")
-            for i, (_what, tmp, final) in enumerate(plan):
+            for i, (_what, _part, tmp, final) in enumerate(plan):
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, final)
                 renamed.append(final)
                 fsync_dir(final.parent)
                 if i == 0:
                     faults.crash_point("between_renames")
-        except (OSError, duckdb.Error) as exc:
+        except (OSError, duckdb.Error, pa.ArrowException) as exc:
             for path in renamed:
                 try:
                     path.unlink()
                 except OSError:
                     pass
-            for _what, tmp, _final in plan:
+            for _what, _part, tmp, _final in plan:
                 try:
                     tmp.unlink()
                 except OSError:
@@ -509,9 +624,9 @@ class _IngestJob:
             (self.paths.lake / ".tmp").rmdir()
         except OSError:
             pass
-        self.report.parquet_files += len(dates)
+        self.report.parquet_files += sum(1 for p in plan if p[0] != "quarantine")
         if quarantine:
-            self.report.quarantine_files.append(str(plan[-1][2]))
+            self.report.quarantine_files.append(str(plan[-1][3]))
 
     def _discard_history(self, next_cp: Checkpoint, checkpoint: Checkpoint) -> None:
         if next_cp.history_file and next_cp.history_file != checkpoint.history_file:
@@ -705,6 +820,72 @@ def _pre_table(rows: list[dict[str, Any]]) -> Any:
     columns = {name: pa.array([r[name] for r in rows], type=arrow_types[PRE_TABLE_TYPES[name]])
                for name in ("seq", *PRE_COLUMNS)}
     return pa.table(columns)
+
+
+#: Columns with few distinct values: dictionary-encoded in Parquet (the others are written plain).
+_DICTIONARY_COLUMNS = (
+    "schema_version", "source", "host", "event_name", "event_kind", "session_id", "prompt_id", "correlation_id",
+    "root_id", "agent_id", "agent_type", "tool_name", "mcp_server", "mcp_tool", "status", "cwd", "transcript_path",
+    "permission_mode", "model", "ingest_id",
+)
+
+
+def _write_native(con: Any, store: Any, batch_id: str, entries: list[tuple[str, int, Path]]) -> None:
+    """Write the kept rows of ``store`` (joined with ``keys``) as the Parquet files of ``entries``;
+    the parts of a split partition are written by parallel threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from ingest import schema
+
+    kept = con.sql("SELECT seq, correlation_id, root_id, date FROM keys ORDER BY seq").to_arrow_table()
+    rows = kept.column("seq").to_numpy()
+    jobs: list[tuple[Any, Path]] = []
+    for date in sorted({e[0] for e in entries}):
+        selected = np.flatnonzero(pc.equal(kept.column("date"), date).to_numpy(zero_copy_only=False))
+        targets = sorted((e for e in entries if e[0] == date), key=lambda e: e[1])
+        bounds = np.linspace(0, len(selected), len(targets) + 1).astype(np.int64)
+        for (_date, _part, tmp), a, b in zip(targets, bounds[:-1], bounds[1:]):
+            jobs.append((selected[a:b], tmp))
+    arrow_schema = schema.arrow_schema()
+    names = arrow_schema.names
+
+    def one(job: tuple[Any, Path]) -> None:
+        selected, tmp = job
+        keys = kept.take(pa.array(selected, type=pa.int64()))
+        picked = rows[selected]
+        m = len(selected)
+        arrays = []
+        for name, typ, _doc in schema.CANONICAL_COLUMNS:
+            if name == "schema_version":
+                arrays.append(pa.array(np.full(m, schema.SCHEMA_VERSION, dtype=np.int16)))
+            elif name == "captured_at":
+                arrays.append(store.arrow("captured_us", picked).cast(typ))
+            elif name == "event_time":
+                arrays.append(store.arrow("event_us", picked).cast(typ))
+            elif name == "ingest_id":
+                arrays.append(pa.repeat(pa.scalar(batch_id, pa.string()), m))
+            elif name in ("correlation_id", "root_id"):
+                arrays.append(keys.column(name).cast(typ))
+            else:
+                arrays.append(store.arrow(name, picked).cast(typ))
+        table = pa.Table.from_arrays(arrays, schema=arrow_schema)
+        pq.write_table(
+            table, str(tmp), row_group_size=PARQUET_ROW_GROUP, compression="zstd", compression_level=1,
+            use_dictionary=list(_DICTIONARY_COLUMNS), write_statistics=[c for c in names if c != "payload"],
+        )
+
+    if len(jobs) > 1:
+        with ThreadPoolExecutor(min(len(jobs), NATIVE_WRITERS)) as pool:
+            for future in [pool.submit(one, job) for job in jobs]:
+                future.result()
+    else:
+        for job in jobs:
+            one(job)
 
 
 def _sessions_table(sessions: dict[str, list[Any]]) -> Any:

@@ -1,4 +1,8 @@
-"""The bulk path: spool lines -> canonical rows in DuckDB SQL, no Python loop per event.
+"""The DuckDB path: spool lines -> canonical rows in DuckDB SQL, no Python loop per event.
+
+Ingest uses it when the native scanner (:mod:`ingest.native`) is not available (no C compiler,
+``HOOKLAKE_INGEST_NATIVE=0``) or cannot apply the configuration (extra redaction patterns);
+:func:`keys_sql` (correlation ids in session order, duplicates) serves both paths.
 
 A batch of spool lines arrives as one Arrow string column (zero-copy over the bytes read).
 One vectorised regular-expression scan (:meth:`ingest.redact.Redactor.prefilter_regex`, Polars /

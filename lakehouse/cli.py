@@ -98,15 +98,60 @@ def list_traces(con: Any, *, session: str | None = None, since: Any = None, stat
     return out
 
 
-def _cmd_traces(args: argparse.Namespace) -> int:
-    from lakehouse.connect import connect, connect_rollup
+def list_traces_recent(paths: Any = None, *, session: str | None = None, since: Any = None,
+                       status: str | None = None, limit: int = 50,
+                       include_subagents: bool = False) -> list[dict[str, Any]] | None:
+    """``list_traces`` answered from the rollup's recent-traces file, without DuckDB.
 
+    None when that file cannot give the exact answer: it is stale (the lake or the view
+    definitions changed), subagent runs are asked for, or fewer than ``limit`` of its traces pass
+    the filters while older traces (not in the file) might pass them too."""
+    import datetime as dt
+
+    from hooklake.paths import Paths
+    from lakehouse.rollup import load_recent
+    from lakehouse.status import derive_trace
+
+    if include_subagents or limit < 0:
+        return None
+    paths = paths if paths is not None else Paths.resolve()
+    recent = load_recent(paths)
+    if recent is None:
+        return None
+    now = dt.datetime.now(dt.timezone.utc)
+    out: list[dict[str, Any]] = []
+    for facts in recent["rows"]:
+        if len(out) >= limit:
+            break
+        if session and facts["session_id"] != session:
+            continue
+        if since is not None and (facts["started_at"] is None or facts["started_at"] < since):
+            continue
+        row = derive_trace(facts, recent["settings"], now)
+        if status and row["status"] != status:
+            continue
+        row["prompt"] = row.get("prompt_text")
+        out.append({k: row.get(k) for k in LIST_FIELDS})
+    if len(out) >= limit or recent["complete"]:
+        return out
+    oldest = recent["rows"][-1]["started_at"] if recent["rows"] else None
+    if since is not None and oldest is not None and oldest < since:
+        return out  # every trace started at or after `since` is in the file
+    return None
+
+
+def _cmd_traces(args: argparse.Namespace) -> int:
     since = _since(args.since) if args.since else None
-    con = None if args.status else connect_rollup()
-    if con is None:
-        con = connect(learning=False)
-    rows = list_traces(con, session=args.session, since=since, status=args.status, limit=args.limit,
-                       include_subagents=args.all)
+    rows = list_traces_recent(session=args.session, since=since, status=args.status, limit=args.limit,
+                              include_subagents=args.all)
+    if rows is None:
+        from lakehouse.connect import connect, connect_rollup
+
+        con = None if args.status else connect_rollup()
+        if con is None:
+            con = connect(learning=False)
+        rows = list_traces(con, session=args.session, since=since, status=args.status, limit=args.limit,
+                           include_subagents=args.all)
     if args.json:
         print(_dumps(rows))
         return 0

@@ -62,16 +62,37 @@ READ_BACK: dict[str, str] = {
 }
 
 
+SETTING_SUBQUERY = "(SELECT in_progress_timeout_s FROM lakehouse_settings LIMIT 1)"
+
+
+def settings_literals(con: Any) -> dict[str, str]:
+    """Text substitutions that inline the connection's in_progress_timeout_s (fixed for its life)
+    into view SQL: a scalar subquery there stops DuckDB from pushing a top-N's dynamic filter into
+    the scan of a stored, time-clustered table."""
+    row = con.execute("SELECT in_progress_timeout_s FROM lakehouse_settings LIMIT 1").fetchone()
+    if row is None or row[0] is None:
+        return {}
+    return {SETTING_SUBQUERY: f"{float(row[0])!r}::DOUBLE"}
+
+
+def _substitute(sql: str, substitutions: dict[str, str]) -> str:
+    for old, new in substitutions.items():
+        sql = sql.replace(old, new)
+    return sql
+
+
 def bind_to_rollup(con: Any) -> None:
     """Point the stored views at the attached ``rollup`` database, then create the others."""
+    literals = settings_literals(con)
     for name in MATERIALISED:
-        con.execute(f"CREATE OR REPLACE VIEW {name} AS {READ_BACK.get(name, f'SELECT * FROM rollup.{name}')}")
+        sql = _substitute(READ_BACK.get(name, f"SELECT * FROM rollup.{name}"), literals)
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
     stored = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'rollup'").fetchall()}
     summaries = frozenset(n for n in SUMMARIES if f"summary_{n}" in stored)
     for name in summaries:
         con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM rollup.summary_{name}")
-    apply_views(con, skip=frozenset(MATERIALISED) | summaries)
+    apply_views(con, skip=frozenset(MATERIALISED) | summaries, substitutions=literals)
 
 
 def _sql_literal(text: str) -> str:
@@ -199,7 +220,7 @@ def create_settings(con: Any, settings: Any = None) -> None:
 
 
 def apply_views(con: Any, directory: Path = VIEWS_DIR, skip: frozenset[str] = frozenset(),
-                stage: frozenset[str] = frozenset()) -> list[str]:
+                stage: frozenset[str] = frozenset(), substitutions: dict[str, str] | None = None) -> list[str]:
     """Run every ``.sql`` file of ``directory`` in order; returns the view names (file stems without NN_).
 
     Views named in ``stage`` are computed into a temporary table right after creation and the
@@ -213,7 +234,7 @@ def apply_views(con: Any, directory: Path = VIEWS_DIR, skip: frozenset[str] = fr
         if name in skip:
             continue
         try:
-            con.execute(path.read_text(encoding="utf-8"))
+            con.execute(_substitute(path.read_text(encoding="utf-8"), substitutions or {}))
             if name in stage:
                 con.execute(f"DROP TABLE IF EXISTS stage_{name}")
                 con.execute(f"CREATE TEMP TABLE stage_{name} AS SELECT * FROM {name}")
@@ -227,7 +248,7 @@ def apply_views(con: Any, directory: Path = VIEWS_DIR, skip: frozenset[str] = fr
 
 #: Intermediate views computed once into temporary tables when views are evaluated in-memory
 #: (rollup refresh, or ``refresh="off"``): later views read them many times.
-STAGES: tuple[str, ...] = ("trace_events", "tool_calls_base", "subagent_links", "trace_facts")
+STAGES: tuple[str, ...] = ("events", "trace_events", "tool_calls_base", "subagent_links", "trace_facts")
 
 
 def materialise_stages(con: Any) -> None:

@@ -361,6 +361,17 @@ def publish_learned_table(client: Any, loc: LakeLocation, name: str, local_file:
     return rel
 
 
+def _index_doc(version_folder: Path, version: str, rels: list[str]) -> dict[str, Any]:
+    """The index pointer: the version, its files, and which learn run built it when (from the
+    version's manifest) so a machine can tell a newer build from its own version of the same name."""
+    try:
+        manifest = json.loads((Path(version_folder) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    return {"version": version, "files": rels, "learn_run_id": manifest.get("learn_run_id"),
+            "built_at": manifest.get("built_at"), "model": manifest.get("model")}
+
+
 def publish_index(client: Any, loc: LakeLocation, version_folder: Path, version: str) -> list[str]:
     """Upload an index version folder, then point ``CURRENT`` at it (readers never see half)."""
     rels = []
@@ -369,37 +380,175 @@ def publish_index(client: Any, loc: LakeLocation, version_folder: Path, version:
             rel = f"index/versions/{version}/{path.relative_to(version_folder).as_posix()}"
             client.upload_file(str(path), loc.bucket, loc.key(rel))
             rels.append(rel)
-    put_json(client, loc, INDEX_POINTER, {"version": version, "files": rels})
+    put_json(client, loc, INDEX_POINTER, _index_doc(version_folder, version, rels))
     return rels
 
 
-def pull_index(paths: Paths | None = None, *, client: Any = None) -> str | None:
-    """Download the published index version into ``Paths.index`` (as learning's layout) and make it
-    current; returns the version, or None when nothing is published."""
+def publish_index_local(lake: Path, version_folder: Path, version: str) -> list[str]:
+    """The same publication into a lake that is a folder (a shared file system): the version's
+    files under ``<lake>/index/versions/<v>/``, then the pointer replaced in one rename."""
+    import shutil
+    import uuid
+
+    lake = Path(lake)
+    target = lake / "index" / "versions" / version
+    rels = [f"index/versions/{version}/{p.relative_to(version_folder).as_posix()}"
+            for p in sorted(Path(version_folder).rglob("*")) if p.is_file()]
+    tmp = target.parent / f".{version}.{uuid.uuid4().hex}.tmp"
+    shutil.copytree(version_folder, tmp)
+    if target.exists():  # a version of this name published before: replace it whole
+        old = target.parent / f".{version}.{uuid.uuid4().hex}.old"
+        os.replace(target, old)
+        shutil.rmtree(old, ignore_errors=True)
+    os.replace(tmp, target)
+    pointer = lake / INDEX_POINTER
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    tmp_pointer = pointer.with_name(f".CURRENT.{uuid.uuid4().hex}.tmp")
+    tmp_pointer.write_text(json.dumps(_index_doc(target, version, rels), indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp_pointer, pointer)
+    return rels
+
+
+def published_index(paths: Paths | None = None, *, client: Any = None) -> dict[str, Any] | None:
+    """The lake's index pointer (``version``, ``files``, ``learn_run_id``, ``built_at``), or None
+    when no index is published there. Works for an ``s3://`` lake and for a lake folder."""
     paths = paths or Paths.resolve()
     loc = remote_location(paths)
     if loc is None:
-        return None
+        try:
+            return json.loads((paths.lake / INDEX_POINTER).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise HooklakeError(f"{paths.lake / INDEX_POINTER}: unreadable index pointer ({exc}); "
+                                "run 'hooklake learn --engine spark' to publish the index again") from None
     client = client or s3_client()
     try:
-        doc = get_json(client, loc, INDEX_POINTER)
+        return get_json(client, loc, INDEX_POINTER)
     except Exception as exc:
         if _is_missing(exc):
             return None
         raise storage_error(loc, "reading the published index", exc) from None
-    version = doc["version"]
-    target = paths.index / "versions" / version
+
+
+def _local_manifest(paths: Paths, version: str | None) -> dict[str, Any] | None:
+    if not version:
+        return None
+    try:
+        return json.loads((paths.index / "versions" / version / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _local_current(paths: Paths) -> str | None:
+    try:
+        return (paths.index / "CURRENT").read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def is_newer(doc: dict[str, Any], local: dict[str, Any] | None) -> bool:
+    """Whether the published index ``doc`` should replace the local version ``local`` (its
+    manifest): a different build (learn run) that is not older."""
+    if local is None:
+        return True
+    if doc.get("learn_run_id") and doc.get("learn_run_id") == local.get("learn_run_id"):
+        return False
+    if not doc.get("learn_run_id") and doc.get("version") == local.get("version"):
+        return False  # a pointer from before run ids were recorded: go by name
+    remote_at, local_at = str(doc.get("built_at") or ""), str(local.get("built_at") or "")
+    return not (remote_at and local_at and remote_at < local_at)
+
+
+def pull_index(paths: Paths | None = None, *, client: Any = None) -> str | None:
+    """Download the published index version into ``Paths.index`` (as learning's layout) and make it
+    current; returns the local version name, or None when nothing is published.
+
+    The version keeps its published name unless this machine has a different version of that
+    name (its own ``hooklake learn``): then it is stored as ``<version>-<learn run id>``."""
+    paths = paths or Paths.resolve()
+    loc = remote_location(paths)
+    if loc is not None:
+        client = client or s3_client()
+    doc = published_index(paths, client=client)
+    if doc is None:
+        return None
+    version = str(doc["version"])
+    name = version
+    existing = _local_manifest(paths, name)
+    target = paths.index / "versions" / name
+    if target.is_dir() and doc.get("learn_run_id") and (existing or {}).get("learn_run_id") != doc["learn_run_id"]:
+        name = f"{version}-{doc['learn_run_id']}"
+        target = paths.index / "versions" / name
     if not target.is_dir():
-        tmp = paths.index / "versions" / f".{version}.{os.getpid()}.tmp"
+        tmp = paths.index / "versions" / f".{name}.{os.getpid()}.tmp"
+        if tmp.exists():
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True, exist_ok=True)
         prefix = f"index/versions/{version}/"
-        for rel in doc["files"]:
-            dest = tmp / rel[len(prefix):]
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            client.download_file(loc.bucket, loc.key(rel), str(dest))
+        try:
+            for rel in doc["files"]:
+                dest = tmp / rel[len(prefix):]
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                if loc is None:
+                    import shutil
+
+                    shutil.copyfile(paths.lake / rel, dest)
+                else:
+                    client.download_file(loc.bucket, loc.key(rel), str(dest))
+        except Exception as exc:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+            if loc is None:
+                raise HooklakeError(f"{paths.lake / 'index'}: copying the published index failed ({exc})") from None
+            raise storage_error(loc, "downloading the published index", exc) from None
         os.replace(tmp, target)
     current = paths.index / "CURRENT"
     tmp_current = current.with_name(f".CURRENT.{os.getpid()}.tmp")
-    tmp_current.write_text(version, encoding="utf-8")
+    tmp_current.write_text(name + "\n", encoding="utf-8")
     os.replace(tmp_current, current)
-    return version
+    return name
+
+
+#: (lake, index folder) -> monotonic time of the last check by :func:`refresh_index`.
+_LAST_CHECK: dict[tuple[str, str], float] = {}
+
+
+def refresh_index(paths: Paths | None = None, *, min_interval_s: float = 10.0, client: Any = None) -> str | None:
+    """Pull the lake's published index when it is newer than the local one; for callers that load
+    the index (the router when it loads, ``hooklake serve``'s reload watcher on every tick).
+
+    Does nothing (returns None) unless ``$HOOKLAKE_LAKE`` names the lake — an ``s3://`` URI or a
+    shared folder — so a machine with its own home lake never pays for it. Checks at most once per
+    ``min_interval_s`` per lake and index folder; never raises (a storage error is logged without
+    credentials and the local index stays in use). Returns the version pulled, else None. After a
+    pull ``<index>/CURRENT`` names the new version, which is what the reload watchers look at."""
+    import logging
+    import time
+
+    try:
+        if not os.environ.get(LAKE_ENV):
+            return None
+        paths = paths or Paths.resolve()
+        key = (paths.lake_uri, str(paths.index))
+        now = time.monotonic()
+        last = _LAST_CHECK.get(key)
+        if last is not None and now - last < min_interval_s:
+            return None
+        _LAST_CHECK[key] = now
+        loc = remote_location(paths)
+        if loc is not None and client is None:
+            client = s3_client()
+        doc = published_index(paths, client=client)
+        if doc is None:
+            return None
+        if not is_newer(doc, _local_manifest(paths, _local_current(paths))):
+            return None
+        return pull_index(paths, client=client)
+    except Exception as exc:  # noqa: BLE001 - the caller keeps serving its index
+        logging.getLogger("hooklake.remote").warning("index refresh from the lake skipped: %s",
+                                                     exc if isinstance(exc, HooklakeError) else describe_error(exc))
+        return None

@@ -33,14 +33,84 @@ from hooklake.paths import Paths
 
 ROLLUP_FILE = "lakehouse.duckdb"
 LOCK_FILE = "lakehouse.lock"
-ROLLUP_FORMAT = "1"
-CHUNK_EVENTS = 3_000_000
+ROLLUP_FORMAT = "2"
+CHUNK_EVENTS = 2_000_000
 """Events per recomputation chunk (bounds memory of a first build)."""
+ROW_GROUP_SIZE = 16_384
+"""Rows per row group of the stored tables: small groups let "latest N" queries (zonemap pruning
+on the time-clustered tables) read a few thousand rows instead of 122,880."""
+RECENT_FILE = "lakehouse.recent.json"
+RECENT_ROWS = 1000
+"""Top-level traces kept in the recent-traces file (see store_recent)."""
+RECENT_COLUMNS = (
+    # shown by `hooklake traces` (lakehouse.cli.LIST_FIELDS)
+    "correlation_id", "session_id", "prompt_text", "started_at", "completed_at", "tool_calls", "tool_failures",
+    "subagents", "agents", "source", "is_subagent", "agent_type", "parent_id", "error_message",
+    # read by lakehouse.status.derive_trace
+    "last_event_at", "has_stop", "has_stop_failure", "stop_error", "tool_interrupts", "is_sdk_only", "moved_on",
+    "timeout_errors", "endpoint_errors", "sdk_errors", "hook_failures", "quality_gate_failures",
+    "hook_max_duration_ms", "intelligence_failures", "feedback_verdict",
+)
+"""trace_facts columns kept in the recent-traces file."""
 PAYLOAD_KINDS = ("tool_start", "tool_end", "tool_failure", "stop_failure", "session_start", "session_end",
                  "hook_execution", "intelligence", "feedback", "endpoint_call", "routing_decision")
 """Event kinds whose ``payload`` some view reads (json_extract); the rollup loads the payload of
 these only. A view reading the payload of another kind must add it here (the rollup-vs-direct
 test compares both on every view)."""
+
+
+def memory_limit() -> str:
+    """DuckDB memory limit of a refresh: a sixth of the machine's memory, 1-8 GB (the rest
+    spills to a temporary folder under the state folder)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        total = 8 << 30
+    return f"{max(1 << 30, min(8 << 30, total // 6)) >> 20}MB"
+
+
+def _attach_sql(db: Path, alias: str = "rollup") -> str:
+    """ATTACH a rollup file for writing. Every writer must pass the row group size: a checkpoint
+    of a database attached with the default size merges the small row groups back."""
+    return f"ATTACH '{str(db).replace(chr(39), chr(39) * 2)}' AS {alias} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
+
+
+def recluster(paths: Paths | None = None) -> bool:
+    """Rewrite the rollup file in the current layout (tables clustered by time in small row
+    groups, indexes) without recomputing anything; False when there is no rollup or another
+    refresh holds the lock. A full build already writes this layout."""
+    import duckdb
+
+    paths = paths if paths is not None else Paths.resolve()
+    db = rollup_path(paths)
+    if not db.exists():
+        return False
+    with _lock(paths, blocking=False) as got:
+        if not got:
+            return False
+        work = db.with_name(f"{ROLLUP_FILE}.tmp-{os.getpid()}")
+        spill = paths.state / f"{ROLLUP_FILE}.spill-{os.getpid()}"
+        try:
+            con = duckdb.connect(":memory:", config={"memory_limit": memory_limit(), "temp_directory": str(spill),
+                                                     "preserve_insertion_order": False})
+            con.execute(f"ATTACH '{str(db).replace(chr(39), chr(39) * 2)}' AS scratch (READ_ONLY)")
+            con.execute(_attach_sql(work))
+            from lakehouse.connect import MATERIALISED
+
+            tables = [r[0] for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'scratch' ORDER BY 1").fetchall()]
+            for name in tables:
+                order = f" ORDER BY {_time_column(con, name)} NULLS FIRST" if name in MATERIALISED else ""
+                con.execute(f"CREATE TABLE rollup.{name} AS SELECT * FROM scratch.{name}{order}")
+            _create_indexes(con)
+            con.execute("DETACH rollup")
+            con.close()
+            os.replace(work, db)
+            return True
+        finally:
+            with contextlib.suppress(OSError):
+                work.unlink()
+            shutil.rmtree(spill, ignore_errors=True)
 
 
 def rollup_path(paths: Paths) -> Path:
@@ -150,19 +220,6 @@ def attach_if_current(con: Any, paths: Paths, files: dict[str, tuple[int, int]],
     return False
 
 
-def _chunks(keys: list[tuple[str, int]], limit: int) -> Iterator[list[str]]:
-    batch: list[str] = []
-    size = 0
-    for key, n in keys:
-        if batch and size + n > limit:
-            yield batch
-            batch, size = [], 0
-        batch.append(key)
-        size += n
-    if batch:
-        yield batch
-
-
 def _file_list_sql(root: Path, rels: list[str]) -> str:
     items = ", ".join("'" + str(root / r).replace("'", "''") + "'" for r in rels)
     return f"[{items}]"
@@ -186,24 +243,31 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
 
     files = list_event_files(paths)
     db = rollup_path(paths)
-    for stale in paths.state.glob(ROLLUP_FILE + ".tmp-*"):
+    for stale in [*paths.state.glob(ROLLUP_FILE + ".tmp-*"), *paths.state.glob(ROLLUP_FILE + ".scratch-*")]:
         with contextlib.suppress(OSError):
             stale.unlink()
+    for stale in paths.state.glob(ROLLUP_FILE + ".spill-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     meta = _read_meta(db) if db.exists() else {}
     fp = fingerprint()
     signature = lake_signature(files)
     if (not full and meta.get("fingerprint") == fp and meta.get("lake_signature") == signature
             and not summaries_due(meta)):
+        if not recent_path(paths).exists():
+            store_recent(paths)
         return
     rebuild = full or meta.get("fingerprint") != fp
     work = db.with_name(f"{ROLLUP_FILE}.tmp-{os.getpid()}")
     if not rebuild:
         shutil.copyfile(db, work)
     try:
-        con = duckdb.connect(":memory:")
+        spill = paths.state / f"{ROLLUP_FILE}.spill-{os.getpid()}"
+        con = duckdb.connect(":memory:", config={"memory_limit": memory_limit(),
+                                                 "temp_directory": str(spill),
+                                                 "preserve_insertion_order": False})
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
-        con.execute(f"ATTACH '{str(work).replace(chr(39), chr(39) * 2)}' AS rollup")
+        con.execute(_attach_sql(work))
         root = paths.events
         if rebuild:
             known: dict[str, tuple[int, int]] = {}
@@ -254,39 +318,68 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
                 """
             )
             con.execute("INSERT INTO touched SELECT session_key, sum(n) FROM added_keys GROUP BY 1")
-        keys = con.execute(
-            "SELECT session_key, sum(n)::BIGINT FROM touched GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-
         # --- recompute the touched sessions chunk by chunk --------------------------------------
+        # Chunks are assigned in SQL (running sum of the sessions' event counts). The touched
+        # sessions' events are read from the Parquet files once, into a scratch DuckDB file
+        # (compressed, spills nothing to memory), each row tagged with its chunk; every chunk then
+        # reads its rows from there.
+        con.execute(
+            f"""
+            CREATE TEMP TABLE chunk_of AS
+            WITH k AS (SELECT session_key, sum(n)::BIGINT AS n FROM touched GROUP BY 1)
+            SELECT session_key,
+                   (coalesce(sum(n) OVER (ORDER BY session_key ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                    // {int(CHUNK_EVENTS)})::INTEGER AS chunk
+            FROM k
+            """
+        )
+        n_keys, n_chunks = con.execute("SELECT count(*), coalesce(max(chunk) + 1, 0) FROM chunk_of").fetchone()
         all_files = sorted(files)
         created = has_tables
-        total = len(keys)
-        done = 0
-        for chunk in _chunks(keys, CHUNK_EVENTS):
-            started = time.monotonic()
-            con.execute("DROP TABLE IF EXISTS chunk_keys")
-            con.execute("CREATE TEMP TABLE chunk_keys (session_key VARCHAR PRIMARY KEY)")
-            con.executemany("INSERT INTO chunk_keys VALUES (?)", [[k] for k in chunk])
-            _drop(con, "lake_events")
+        scratch = db.with_name(f"{ROLLUP_FILE}.scratch-{os.getpid()}")
+        target = "rollup"
+        if n_chunks:
+            con.execute(f"ATTACH '{str(scratch).replace(chr(39), chr(39) * 2)}' AS scratch")
+            if rebuild:
+                target = "scratch"  # written sorted into the rollup at the end
             if all_files:
+                started = time.monotonic()
                 lake_sql = _file_list_sql(root, all_files)
+                read = f"read_parquet({lake_sql}, hive_partitioning = true, union_by_name = true)"
+                # session of each correlation id that also has events without a session (SDK)
                 con.execute(
                     f"""
-                    CREATE TEMP TABLE lake_events AS
-                    WITH src AS (SELECT * FROM read_parquet({lake_sql}, hive_partitioning = true, union_by_name = true)),
-                    cids AS (
-                        SELECT DISTINCT correlation_id FROM src
-                        WHERE session_id IN (SELECT session_key FROM chunk_keys) AND correlation_id IS NOT NULL
-                        UNION SELECT session_key FROM chunk_keys
+                    CREATE TEMP TABLE corr AS
+                    WITH orphans AS (
+                        SELECT DISTINCT correlation_id FROM {read}
+                        WHERE session_id IS NULL AND correlation_id IS NOT NULL
                     )
-                    SELECT * REPLACE (CASE WHEN event_kind IN {PAYLOAD_KINDS!r} THEN payload END AS payload)
-                    FROM src
-                    WHERE session_id IN (SELECT session_key FROM chunk_keys)
-                       OR (session_id IS NULL AND (correlation_id IN (SELECT correlation_id FROM cids)
-                           OR (correlation_id IS NULL AND '' IN (SELECT session_key FROM chunk_keys))))
+                    SELECT correlation_id AS cid, max(session_id) AS sk
+                    FROM {read} SEMI JOIN orphans USING (correlation_id)
+                    WHERE session_id IS NOT NULL
+                    GROUP BY 1
                     """
                 )
+                con.execute(
+                    f"""
+                    CREATE TABLE scratch.src AS
+                    SELECT s.* REPLACE (CASE WHEN s.event_kind IN {PAYLOAD_KINDS!r} THEN s.payload END AS payload),
+                           ck.chunk AS _chunk
+                    FROM {read} s
+                    LEFT JOIN corr c ON s.session_id IS NULL AND c.cid = s.correlation_id
+                    JOIN chunk_of ck ON ck.session_key = coalesce(s.session_id, c.sk, s.correlation_id, '')
+                    """
+                )
+                if progress:
+                    print(f"rollup: read {n_keys} sessions' events ({time.monotonic() - started:.1f}s)", flush=True)
+        for chunk_no in range(n_chunks):
+            started = time.monotonic()
+            con.execute("DROP TABLE IF EXISTS chunk_keys")
+            con.execute(f"CREATE TEMP TABLE chunk_keys AS SELECT session_key FROM chunk_of WHERE chunk = {chunk_no}")
+            _drop(con, "lake_events")
+            if all_files:
+                con.execute(f"CREATE TEMP TABLE lake_events AS SELECT * EXCLUDE (_chunk) FROM scratch.src "
+                            f"WHERE _chunk = {chunk_no}")
             else:
                 from ingest.schema import arrow_schema
 
@@ -299,20 +392,25 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
             con.execute("BEGIN")
             for name in MATERIALISED:
                 if not created:
-                    con.execute(f"CREATE TABLE rollup.{name} AS SELECT * FROM {name} LIMIT 0")
+                    con.execute(f"CREATE TABLE {target}.{name} AS SELECT * FROM {name} LIMIT 0")
                 else:
                     con.execute(
-                        f"DELETE FROM rollup.{name} WHERE session_key IN (SELECT session_key FROM chunk_keys)"
+                        f"DELETE FROM {target}.{name} WHERE session_key IN (SELECT session_key FROM chunk_keys)"
                     )
-                con.execute(f"INSERT INTO rollup.{name} SELECT * FROM {name}")
+                con.execute(f"INSERT INTO {target}.{name} SELECT * FROM {name}")
             con.execute("COMMIT")
             created = True
-            done += len(chunk)
             if progress:
-                print(f"rollup: {done}/{total} sessions ({time.monotonic() - started:.1f}s)", flush=True)
+                print(f"rollup: chunk {chunk_no + 1}/{n_chunks} ({time.monotonic() - started:.1f}s)", flush=True)
+        _drop(con, "lake_events")
+        if target == "scratch":
+            # Store every table clustered by time: "latest N rows" queries then prune row groups
+            # (zonemaps); point lookups by correlation id use the ART indexes created below.
+            for name in MATERIALISED:
+                con.execute(f"CREATE TABLE rollup.{name} AS SELECT * FROM scratch.{name} "
+                            f"ORDER BY {_time_column(con, name)} NULLS FIRST")
         if not created:
             # empty lake on a first build: create the empty tables
-            _drop(con, "lake_events")
             from ingest.schema import arrow_schema
 
             from lakehouse.connect import empty_table_sql
@@ -322,7 +420,11 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
             apply_views(con)
             for name in MATERIALISED:
                 con.execute(f"CREATE TABLE rollup.{name} AS SELECT * FROM {name} LIMIT 0")
-
+        if n_chunks:
+            con.execute("DETACH scratch")
+            for leftover in (scratch, Path(str(scratch) + ".wal")):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
         # --- bookkeeping ------------------------------------------------------------------------
         con.execute("BEGIN")
         if removed:
@@ -353,11 +455,128 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
         con.close()
         _store_summaries(work)
         os.replace(work, db)
+        store_recent(paths)
     finally:
         with contextlib.suppress(OSError):
             work.unlink()
         with contextlib.suppress(OSError):
             Path(str(work) + ".wal").unlink()
+        shutil.rmtree(paths.state / f"{ROLLUP_FILE}.spill-{os.getpid()}", ignore_errors=True)
+
+
+def recent_path(paths: Paths) -> Path:
+    return paths.state / RECENT_FILE
+
+
+def store_recent(paths: Paths) -> None:
+    """Write the recent-traces file: the trace_facts rows of the latest RECENT_ROWS top-level
+    traces as plain JSON, stamped with the rollup's fingerprint and lake signature.
+
+    ``hooklake traces`` answers from it with the standard library only (no DuckDB import) while
+    it matches the lake; status and score are derived at read time (lakehouse.status)."""
+    import datetime as dt
+    import decimal
+    import json
+
+    import duckdb
+
+    db = rollup_path(paths)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        meta = dict(con.execute("SELECT key, value FROM rollup_meta").fetchall())
+        total = con.execute("SELECT count(*) FROM trace_facts WHERE NOT is_subagent").fetchone()[0]
+        have = {r[0] for r in con.execute("DESCRIBE trace_facts").fetchall()}
+        cols = ", ".join(f'"{c}"' for c in RECENT_COLUMNS if c in have)
+        cur = con.execute(f"SELECT {cols} FROM trace_facts WHERE NOT is_subagent "
+                          f"ORDER BY started_at DESC NULLS LAST LIMIT {RECENT_ROWS}")
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+        types = {r[0]: r[1] for r in con.execute("DESCRIBE trace_facts").fetchall()}
+    finally:
+        con.close()
+    from hooklake.settings import load_settings
+
+    success = load_settings().success
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, (dt.datetime, dt.date)):
+            return obj.isoformat()
+        if isinstance(obj, decimal.Decimal):
+            return float(obj)
+        return str(obj)
+
+    doc = {
+        "fingerprint": meta.get("fingerprint"),
+        "lake_signature": meta.get("lake_signature"),
+        "complete": total <= RECENT_ROWS,
+        "settings": {
+            "max_duration_ms": float(success.max_duration_ms),
+            "max_hook_duration_ms": float(success.max_hook_duration_ms),
+            "success_threshold": float(success.success_threshold),
+            "in_progress_timeout_s": float(success.in_progress_timeout_s),
+        },
+        "columns": names,
+        "timestamps": [n for n in names if types.get(n, "").startswith("TIMESTAMP")],
+        "rows": [list(r) for r in rows],
+    }
+    target = recent_path(paths)
+    tmp = target.with_name(f"{RECENT_FILE}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(doc, default=default), encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def load_recent(paths: Paths) -> dict[str, Any] | None:
+    """The recent-traces file when it matches the current lake and view definitions, else None.
+
+    Returns ``{"complete": bool, "settings": {...}, "rows": [...]}`` with rows latest first, each
+    a dict of the RECENT_COLUMNS of trace_facts (timestamps as datetimes); ``complete`` means
+    every top-level trace of the lake is in ``rows``. Rows are decoded on first access."""
+    import datetime as dt
+    import json
+
+    from lakehouse.connect import list_event_files
+
+    try:
+        doc = json.loads(recent_path(paths).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = list_event_files(paths)
+    if not files or doc.get("lake_signature") != lake_signature(files) or doc.get("fingerprint") != fingerprint():
+        return None
+    names = doc["columns"]
+    stamps = [names.index(n) for n in doc["timestamps"]]
+
+    def decode(raw: list[Any]) -> dict[str, Any]:
+        for i in stamps:
+            if raw[i] is not None:
+                raw[i] = dt.datetime.fromisoformat(raw[i])
+        return dict(zip(names, raw))
+
+    return {"complete": bool(doc["complete"]), "settings": doc["settings"], "rows": _LazyRows(doc["rows"], decode)}
+
+
+class _LazyRows:
+    """A read-only sequence that decodes each row the first time it is read."""
+
+    def __init__(self, raw: list[list[Any]], decode: Any) -> None:
+        self._raw = raw
+        self._decode = decode
+        self._done: dict[int, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        index = range(len(self._raw))[index]
+        row = self._done.get(index)
+        if row is None:
+            row = self._done[index] = self._decode(self._raw[index])
+        return row
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for index in range(len(self._raw)):
+            yield self[index]
 
 
 def summaries_due(meta: dict[str, str]) -> bool:
@@ -379,7 +598,7 @@ def _store_summaries(db: Path) -> None:
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
-        con.execute(f"ATTACH '{str(db).replace(chr(39), chr(39) * 2)}' AS rollup")
+        con.execute(_attach_sql(db))
         create_settings(con)
         from ingest.schema import arrow_schema
 
@@ -404,6 +623,18 @@ def _store_summaries(db: Path) -> None:
         con.close()
 
 
+TIME_COLUMNS = ("started_at", "created_at", "occurred_at", "first_event_at", "last_event_at")
+
+
+def _time_column(con: Any, name: str) -> str:
+    """The column a stored table is clustered by (its time column; else the session key)."""
+    cols = [r[0] for r in con.execute(f"DESCRIBE scratch.{name}").fetchall()]
+    for col in TIME_COLUMNS:
+        if col in cols:
+            return col
+    return "session_key"
+
+
 def _drop(con: Any, name: str) -> None:
     row = con.execute(
         "SELECT table_type FROM information_schema.tables WHERE table_name = ? AND table_catalog <> 'rollup'",
@@ -424,6 +655,8 @@ def _create_indexes(con: Any) -> None:
         ("hook_executions", "correlation_id"),
         ("endpoint_calls", "correlation_id"),
         ("routing_logged", "correlation_id"),
+        ("execution_traces", "correlation_id"),
+        ("error_events", "correlation_id"),
     ):
         con.execute(f"CREATE INDEX IF NOT EXISTS idx_{table}_{column} ON rollup.{table} ({column})")
 
@@ -452,7 +685,9 @@ def replace_files(paths: Paths, replaced: dict[str, list[str]]) -> bool:
         work = db.with_name(f"{ROLLUP_FILE}.tmp-{os.getpid()}")
         shutil.copyfile(db, work)
         try:
-            con = duckdb.connect(str(work))
+            con = duckdb.connect(":memory:")
+            con.execute(_attach_sql(work))
+            con.execute("USE rollup")
             known = {p: (s, m) for p, s, m in con.execute("SELECT path, size, mtime_ns FROM rollup_files").fetchall()}
             old_all = [o for olds in replaced.values() for o in olds]
             if any(o not in known for o in old_all):
@@ -480,6 +715,7 @@ def replace_files(paths: Paths, replaced: dict[str, list[str]]) -> bool:
             con.execute("COMMIT")
             con.close()
             os.replace(work, db)
+            store_recent(paths)
             return True
         finally:
             with contextlib.suppress(OSError):

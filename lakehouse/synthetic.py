@@ -8,7 +8,8 @@ nested two deep, traces with no Stop, wrapped user hooks, SDK endpoint calls and
 decisions. Several hosts, spread over many days.
 
 Everything is vectorised: for each template all its traces are generated at once (numpy for
-numbers, Arrow string kernels for ids and payload JSON), so 10M events take about a minute.
+numbers, Arrow string kernels for ids and payload JSON): 10M events (~1.2M traces, ~900 files)
+are written in about 3.5 minutes on two busy cores, 1M in about 20 seconds.
 
     python -m lakehouse.synthetic --events 1000000 --home /path/to/home
 """

@@ -16,6 +16,7 @@ traces whose starting call is unknown hang directly under their parent trace.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from typing import Any
 
 CRITERIA = (
@@ -45,6 +46,26 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     return value
+
+
+_CONNECTION_FACTS: "weakref.WeakKeyDictionary[Any, tuple[bool, dict[str, float]]]" = weakref.WeakKeyDictionary()
+"""connection -> (rollup attached, settings row): both are fixed for the life of a connection
+(``connect`` sets them up once), and asking costs two queries per trace lookup."""
+
+
+def _connection_facts(con: Any) -> tuple[bool, dict[str, float]]:
+    from lakehouse.status import settings_row
+
+    try:
+        return _CONNECTION_FACTS[con]
+    except (KeyError, TypeError):
+        pass
+    facts = (rollup_attached(con), settings_row(con))
+    try:
+        _CONNECTION_FACTS[con] = facts
+    except TypeError:  # not weak-referenceable: ask every time
+        pass
+    return facts
 
 
 def rollup_attached(con: Any) -> bool:
@@ -96,9 +117,10 @@ def _collect_traces(con: Any, correlation_id: str, attached: bool,
         cid = row["correlation_id"]
         if row["child_traces"] and row["root_id"] not in looked_up_roots:
             looked_up_roots.add(row["root_id"])
-            for child in derived_traces(con, "root_id = ? AND is_subagent", [row["root_id"]],
+            # a plain '=' so DuckDB answers from the root_id index (a second predicate scans)
+            for child in derived_traces(con, "root_id = ?", [row["root_id"]],
                                         settings=settings, attached=attached):
-                if child["correlation_id"] not in found:
+                if child["is_subagent"] and child["correlation_id"] not in found:
                     found[child["correlation_id"]] = child
                     pending.append(child)
         for done in row["background_completions"] or []:
@@ -123,14 +145,13 @@ def _collect_traces(con: Any, correlation_id: str, attached: bool,
 
 def assemble_trace(correlation_id: str, con: Any = None) -> dict[str, Any] | None:
     """The whole trace as a tree (see module docstring); None when the id is unknown."""
-    from lakehouse.status import derive_tool_call, settings_row
+    from lakehouse.status import derive_tool_call
 
     if con is None:
         from lakehouse.connect import connect
 
         con = connect(learning=False)
-    attached = rollup_attached(con)
-    settings = settings_row(con)
+    attached, settings = _connection_facts(con)
     traces = _collect_traces(con, correlation_id, attached, settings)
     if not traces:
         return None
@@ -138,12 +159,13 @@ def assemble_trace(correlation_id: str, con: Any = None) -> dict[str, Any] | Non
     now = dt.datetime.now(dt.timezone.utc)
 
     def lookup(columns: str, name: str, wanted: list[str], extra: str = "") -> list[dict[str, Any]]:
-        # one '=' lookup per trace: DuckDB answers those from the ART index (an IN list scans)
-        out: list[dict[str, Any]] = []
-        for cid in wanted:
-            out += _rows(con, f"SELECT {columns} FROM {table(con, name, attached)} WHERE correlation_id = ?{extra}",
-                         [cid])
-        return out
+        # one '=' lookup per trace, all in one query (UNION ALL): DuckDB answers each branch from
+        # the ART index (an IN list scans)
+        if not wanted:
+            return []
+        source = table(con, name, attached)
+        sql = " UNION ALL ".join(f"SELECT {columns} FROM {source} WHERE correlation_id = ?{extra}" for _ in wanted)
+        return _rows(con, sql, list(wanted))
 
     tools = [derive_tool_call(t, settings, now) for t in lookup(
         "correlation_id, tool_use_id, tool_name, mcp_server, mcp_tool, started_at, ended_at, duration_ms, "

@@ -9,12 +9,14 @@ Vectors are L2-normalised float32, so inner product = cosine similarity.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,10 +85,146 @@ class Embedder:
         return np.stack([memo[t] for t in texts])
 
     def encode_one(self, text: str) -> np.ndarray:
+        """One prompt's vector: the direct path when the model allows it (same vector as encode())."""
+        return self.encode_small([text])[0]
+
+    def encode_small(self, texts: list[str]) -> np.ndarray:
+        """Vectors for a few short texts in one forward pass (a request, or a micro-batch of them).
+
+        For a plain mean-pooled transformer (the default MiniLM and most sentence-transformers
+        models) this calls tokenizer, transformer, mean pooling and normalisation directly under
+        ``torch.inference_mode()``, skipping ``encode()``'s per-call overhead; the vectors are the
+        ones ``encode()`` gives (same truncation length, same pooling). Other models use encode().
+        """
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        fast = self.__dict__.get("_fast", _UNSET)
+        if fast is _UNSET:
+            fast = self._fast = _DirectPath.create(self.model)
+        if fast is None:
+            import torch
+
+            with torch.inference_mode():
+                return self.encode(list(texts), batch_size=max(1, len(texts)))
+        return fast(list(texts))
+
+    def warm_up(self, trace: bool = True) -> dict[str, Any]:
+        """Prepare for low-latency single requests (a resident service calls this once at start).
+
+        Runs a few forward passes so lazy initialisation is paid now, and, with ``trace``, replaces
+        the transformer's Python forward by a TorchScript trace of it when the trace gives the same
+        hidden states as the module on a padded check batch (else the module is kept).
+        """
+        fast = self.__dict__.get("_fast", _UNSET)
+        if fast is _UNSET:
+            fast = self._fast = _DirectPath.create(self.model)
+        info: dict[str, Any] = {"direct": fast is not None, "traced": False}
+        if fast is not None and trace:
+            info["traced"] = fast.trace()
+        for text in ("warm up the model", "a second, somewhat longer prompt to warm up the model's kernels"):
+            self.encode_small([text])
+        self.encode_small(["warm up", "the model with a padded batch"])
+        return info
+
+
+_UNSET = object()
+
+
+class _DirectPath:
+    """tokenizer -> transformer -> mean pooling -> L2 normalisation, without ``encode()``.
+
+    Only built for a model made of exactly Transformer, mean Pooling and (optionally) Normalize —
+    the modules whose maths this reproduces; anything else returns None from :meth:`create`.
+    """
+
+    def __init__(self, tokenizer, transformer, max_length: int, lower: bool):
+        self.tokenizer = tokenizer
+        self.transformer = transformer
+        self.max_length = max_length
+        self.lower = lower
+        self.forward = None  # a TorchScript trace of the transformer once :meth:`trace` succeeded
+        wanted = ("input_ids", "attention_mask", "token_type_ids")
+        self.input_names = [n for n in getattr(tokenizer, "model_input_names", ()) if n in wanted] or ["input_ids", "attention_mask"]
+
+    @classmethod
+    def create(cls, model) -> "_DirectPath | None":
+        try:
+            mods = list(model)
+            names = [type(m).__name__ for m in mods]
+            if names not in (["Transformer", "Pooling", "Normalize"], ["Transformer", "Pooling"]):
+                return None
+            first, pooling = mods[0], mods[1]
+            if getattr(pooling, "pooling_mode", None) != "mean" or getattr(first, "processing_kwargs", None):
+                return None
+            if getattr(first, "_unpad_inputs", None):
+                return None
+            transformer = getattr(first, "auto_model", None) or getattr(first, "model", None)
+            tokenizer = getattr(first, "tokenizer", None)
+            max_length = int(getattr(model, "max_seq_length", None) or getattr(first, "max_seq_length", 0) or 0)
+            if transformer is None or tokenizer is None or max_length <= 0:
+                return None
+            return cls(tokenizer, transformer, max_length, bool(getattr(first, "do_lower_case", False)))
+        except Exception:  # an unusual model layout: use encode()
+            return None
+
+    def _features(self, texts: list[str]):
+        if self.lower:
+            texts = [t.lower() for t in texts]
+        enc = self.tokenizer(texts, padding=True, truncation="longest_first", max_length=self.max_length,
+                             return_tensors="pt")
+        return {k: enc[k] for k in self.input_names if k in enc}
+
+    def _hidden(self, feats):
+        if self.forward is not None:
+            out = self.forward(**feats)
+        else:
+            out = self.transformer(**feats, return_dict=True)
+        return out["last_hidden_state"] if isinstance(out, dict) else out.last_hidden_state
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
         import torch
 
         with torch.inference_mode():
-            return self.encode([text], batch_size=1)[0]
+            feats = self._features(texts)
+            hidden = self._hidden(feats)
+            mask = feats["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            summed = (hidden * mask).sum(dim=1)
+            pooled = summed / mask.sum(dim=1).clamp(min=1e-9)
+            vecs = torch.nn.functional.normalize(pooled, p=2, dim=1)
+            return np.ascontiguousarray(vecs.float().numpy(), dtype=np.float32)
+
+    def trace(self) -> bool:
+        """Swap in a TorchScript trace of the transformer if it reproduces the module exactly."""
+        import warnings
+
+        import torch
+
+        quiet = contextlib.nullcontext()
+        with contextlib.suppress(Exception):
+            from transformers.utils import logging as hf_logging
+
+            level = hf_logging.get_verbosity()
+            hf_logging.set_verbosity_error()  # tracing re-reads the config and logs about unused fields
+            quiet = contextlib.ExitStack()
+            quiet.callback(hf_logging.set_verbosity, level)
+        try:
+            with quiet, torch.inference_mode(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                example = self._features(["warm up", "trace the transformer on a padded batch"])
+                traced = torch.jit.trace(self.transformer, example_kwarg_inputs=example, strict=False)
+                traced = torch.jit.freeze(traced.eval())
+                for texts in (["a check batch", "with padding, of two prompts of different lengths here"],
+                              ["a single prompt of another length"]):
+                    feats = self._features(texts)
+                    want = self.transformer(**feats, return_dict=True).last_hidden_state
+                    got = traced(**feats)
+                    got = got["last_hidden_state"] if isinstance(got, dict) else got[0]
+                    if got.shape != want.shape or float((got - want).abs().max()) > 1e-4:
+                        return False
+        except Exception:  # tracing is an optimisation only
+            return False
+        self.forward = traced
+        return True
 
 
 @dataclass

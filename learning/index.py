@@ -18,9 +18,11 @@ import os
 import shutil
 import time
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -129,6 +131,10 @@ def update_index(
     """
     import faiss
 
+    builder = _BUILDER.get()
+    if builder is not None:  # a distributed build (see build_with): always from scratch
+        index, kind, nlist = builder(ids, vectors_for, dimension, ivf_threshold)
+        return IndexUpdate(index, kind, nlist, len(ids), 0, True, "built in shards")
     prev_index = None
     prev_manifest = read_manifest(root, previous) if previous else None
     reason = ""
@@ -163,6 +169,24 @@ def update_index(
         prev_index.add_with_ids(np.ascontiguousarray(vectors_for(new), dtype=np.float32), new)
     return IndexUpdate(prev_index, prev_manifest.get("index_kind", "flat"), int(prev_manifest.get("nlist", 0)),
                        len(new), len(gone), False, "incremental")
+
+
+# ---- hook: who builds a version from scratch --------------------------------------------------------
+
+_BUILDER: ContextVar[Any] = ContextVar("hooklake_index_builder", default=None)
+
+
+@contextmanager
+def build_with(builder: Any) -> Iterator[None]:
+    """Within the block, :func:`update_index` builds the index from scratch with
+    ``builder(ids, vectors_for, dimension, ivf_threshold) -> (index, kind, nlist)`` instead of
+    updating the previous version (``learn --engine spark``: shards filled on the executors,
+    :mod:`learning.index_shards`)."""
+    token = _BUILDER.set(builder)
+    try:
+        yield
+    finally:
+        _BUILDER.reset(token)
 
 
 def publish_version(root: Path, write_files, manifest: dict[str, Any], keep_versions: int = 5) -> str:

@@ -124,7 +124,9 @@ def _usage_rows(data: LakeData, patterns_by_id: dict[str, dict], now: datetime) 
 
 
 def run_learn(paths=None, settings=None, *, full: bool = False, progress: bool = False, embedder=None,
-              data: LakeData | None = None, calibrate: bool = True) -> LearnReport:
+              data: LakeData | None = None, calibrate: bool = True, aggregate=None) -> LearnReport:
+    """``aggregate``: optional ``(ok, failed, vectors, failed_vectors, probs, intent_names) -> pattern
+    rows`` replacing the grouping below (``learn --engine spark`` groups on the executors)."""
     from hooklake.paths import Paths
     from hooklake.settings import load_settings
 
@@ -179,10 +181,13 @@ def run_learn(paths=None, settings=None, *, full: bool = False, progress: bool =
     probs = clf.probabilities(vectors, ok["prompt_text"].to_list()) if ok.height else np.zeros((0, len(taxonomy)), np.float32)
     bar.next()
 
-    clusters = cluster_traces(ok["path_key"].to_list(), vectors, ls.similarity_threshold)
-    if failed.height:
-        attribute_failures(clusters, failed["path_key"].to_list(), failed_vectors, ls.similarity_threshold)
-    rows = build_pattern_rows(clusters, ok, failed, vectors, probs, clf.names, endpoint_profiles(data.tool_calls), ls.model)
+    if aggregate is not None:
+        rows = aggregate(ok, failed, vectors, failed_vectors, probs, clf.names)
+    else:
+        clusters = cluster_traces(ok["path_key"].to_list(), vectors, ls.similarity_threshold)
+        if failed.height:
+            attribute_failures(clusters, failed["path_key"].to_list(), failed_vectors, ls.similarity_threshold)
+        rows = build_pattern_rows(clusters, ok, failed, vectors, probs, clf.names, endpoint_profiles(data.tool_calls), ls.model)
     bar.next()
 
     # ---- usage, pruning, versioning --------------------------------------------------------

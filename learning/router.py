@@ -33,6 +33,36 @@ from learning.replay import ReplayPlan, plan_for
 RETRIEVE_M = 64
 CANDIDATES = 20
 FALLBACK_MIN_SIMILARITY = 0.3
+ROUTE_CANDIDATES = 10
+"""Patterns considered for a replay: the best few by match score."""
+LIKELY_MATCH = 0.5
+"""A match this confident (calibrated) is more likely than not the request's own path."""
+SUCCESS_QUANTILE = 0.1
+"""A pattern's success is judged by the 10% quantile of its Beta posterior (a lower bound)."""
+
+
+def success_lower_bound(successes: int, failures: int, quantile: float = SUCCESS_QUANTILE) -> float:
+    """Lower ``quantile`` of Beta(successes + 1, failures + 1): the success rate a path reaches with
+    ~90% posterior probability. Two successes out of two give 0.46, twenty out of twenty 0.90."""
+    from scipy.special import betaincinv
+
+    return float(betaincinv(max(0, successes) + 1.0, max(0, failures) + 1.0, quantile))
+
+
+@dataclass
+class ReplayChoice:
+    """Why a pattern is (or is not) worth replaying for one request."""
+
+    match: "Match"
+    success_lb: float
+    """Lower bound of the pattern's success rate (its source traces and replays, Beta posterior)."""
+    relevance: float
+    """Calibrated probability that the request is of the kind these patterns serve (capped at 1)."""
+    confidence: float
+    """relevance x success_lb: the estimated chance that replaying the pattern succeeds."""
+    successes: int
+    failures: int
+    considered: int
 
 
 @dataclass
@@ -107,6 +137,9 @@ class Router:
 
         paths = paths or Paths.resolve()
         settings = settings or load_settings(paths.config)
+        from lakehouse.remote import refresh_index  # team lake: take its newer published index first
+
+        refresh_index(paths)
         model = settings.learning.model
         if embedder is None:
             from learning.embeddings import get_embedder
@@ -134,8 +167,14 @@ class Router:
 
     @property
     def threshold(self) -> float:
+        """Calibrated match threshold: a match at or above it is the right pattern with the target precision."""
         override = self.settings.learning.min_confidence
         return float(override) if override is not None else float(self._state["scorer"].threshold)
+
+    @property
+    def replay_threshold(self) -> float:
+        """Least estimated replay success (relevance x success lower bound) at which ``route`` replays."""
+        return float(self.settings.learning.min_replay_success)
 
     @property
     def pattern_count(self) -> int:
@@ -200,31 +239,91 @@ class Router:
         clf = self._state["intent"]
         j = int(np.argmax(probs))
         intent = {"intent": clf.names[j], "confidence": round(float(probs[j]), 4)}
-        matches = self._match_query(q, 3, None)
-        threshold = self.threshold
+        matches = self._match_query(q, ROUTE_CANDIDATES, None)
         scorer: Scorer = self._state["scorer"]
+        override = self.settings.learning.min_confidence is not None
+        chosen: Match | None = None
+        choice: ReplayChoice | None = None
+        if override:
+            # [learning] min_confidence: the user's own bar on the best match's confidence.
+            threshold = self.threshold
+            if matches and matches[0].confidence >= threshold and matches[0].status == "active":
+                chosen = matches[0]
+        else:
+            threshold = self.replay_threshold
+            choice = self.replay_choice(matches)
+            if choice is not None and choice.confidence >= threshold:
+                chosen = choice.match
         alternatives = [{"agent": m.agent, "confidence": m.confidence, "pattern_id": m.pattern_id, "source": "learned_pattern"}
-                        for m in matches]
-        if matches and matches[0].confidence >= threshold and matches[0].status == "active":
-            best = matches[0]
+                        for m in matches if m is not chosen][:3]
+        if chosen is not None:
+            best = chosen
             row = self._state["pset"].rows[self._state["row_of"][best.pattern_id]]
             plan: ReplayPlan = plan_for(row)
+            confidence, why = best.confidence, ""
+            components = dict(best.components)
+            if choice is not None:
+                confidence = round(choice.confidence, 4)
+                components.update({"match_confidence": best.confidence, "relevance": round(choice.relevance, 4),
+                                   "success_lower_bound": round(choice.success_lb, 4)})
+                why = (f"; replay chosen among {choice.considered} similar pattern(s) by success: "
+                       f"{choice.successes} succeeded, {choice.failures} failed, lower bound {choice.success_lb:.2f}, "
+                       f"relevance {choice.relevance:.2f} -> replay confidence {choice.confidence:.2f} >= {threshold:.2f}")
             decision = RouteDecision(
                 agent=best.agent,
-                confidence=best.confidence, strategy="learned_pattern", pattern_id=best.pattern_id,
-                replay_plan=plan.as_dict(), components=best.components,
-                explanation=f"learned pattern {best.pattern_id} v{best.version}: {best.explanation}",
+                confidence=confidence, strategy="learned_pattern", pattern_id=best.pattern_id,
+                replay_plan=plan.as_dict(), components=components,
+                explanation=f"learned pattern {best.pattern_id} v{best.version}: {best.explanation}{why}",
                 correlation_id=cid, threshold=threshold, calibrated=scorer.calibrated, intent=intent,
-                alternatives=alternatives[1:], index_version=self.version,
+                alternatives=alternatives, index_version=self.version,
             )
         else:
-            decision = self._fallback(request, q.vector, context, cid, threshold, intent, alternatives, matches)
+            decision = self._fallback(request, q.vector, context, cid, threshold, intent, alternatives, matches, choice)
         decision.latency_ms = round((time.perf_counter() - t0) * 1000, 3)
         if log:
             decision.logged = self._log(decision, request, context)
         return decision
 
-    def _fallback(self, request, vec, context, cid, threshold, intent, alternatives, matches) -> RouteDecision:
+    def replay_choice(self, matches: list[Match]) -> ReplayChoice | None:
+        """The pattern worth replaying among ``matches``, with the evidence for it (None: none is similar).
+
+        Considered: among the best few matches, active patterns at least as similar to the request
+        as the learner requires of a trace joining a pattern (``[learning] similarity_threshold``),
+        or whose calibrated confidence says they are more likely than not the request's path — the
+        ways requests of this kind were handled before. Relevance is the calibrated probability
+        that one of them is the request's path (their confidences summed, since at most one path is
+        right; capped at 1 — the calibration is of the top match, so for the others it is an
+        approximation). Among them the path with the best lower bound on its success wins: a path
+        that succeeded 20 times out of 21 beats one that succeeded 3 times out of 10, whichever is
+        the closer match.
+        """
+        floor = float(self.settings.learning.similarity_threshold)
+        similar = [m for m in matches if m.status == "active"
+                   and (m.components.get("semantic", 0.0) >= floor or m.confidence >= LIKELY_MATCH)]
+        if not similar:
+            return None
+        rows = self._state["pset"].rows
+        row_of = self._state["row_of"]
+        relevance = min(1.0, sum(m.confidence for m in similar))
+        # Evidence per execution path: similar patterns of one path are the same way of handling
+        # this kind of request (split only because their prompts differ), so their counts add up.
+        # Replays are traces too: their outcomes are in the trace counts already.
+        paths: dict[str, list[Any]] = {}
+        for m in similar:
+            row = rows[row_of[m.pattern_id]] if m.pattern_id in row_of else {}
+            key = row.get("path_key") or m.pattern_id
+            entry = paths.setdefault(key, [m, 0, 0])
+            entry[1] += int(row.get("trace_count") or 0)
+            entry[2] += int(row.get("failed_trace_count") or 0)
+        best: ReplayChoice | None = None
+        for m, s, f in paths.values():
+            lb = success_lower_bound(s, f)
+            c = ReplayChoice(m, lb, relevance, relevance * lb, s, f, len(similar))
+            if best is None or (lb, m.confidence) > (best.success_lb, best.match.confidence):
+                best = c
+        return best
+
+    def _fallback(self, request, vec, context, cid, threshold, intent, alternatives, matches, choice=None) -> RouteDecision:
         agents = discover(context.get("cwd"))
         best_agent, best_sim, scored = DEFAULT_AGENT, 0.0, []
         if agents:
@@ -239,8 +338,16 @@ class Router:
             scored.sort(key=lambda t: -t[1])
             if scored[0][1] >= FALLBACK_MIN_SIMILARITY:
                 best_agent, best_sim = scored[0][0].name, scored[0][1]
-        why_not = (f"best learned match {matches[0].pattern_id} has confidence {matches[0].confidence:.2f} < threshold {threshold:.2f}"
-                   if matches else "no learned pattern is similar")
+        if choice is not None:
+            why_not = (f"best replay {choice.match.pattern_id} ({choice.successes} succeeded, {choice.failures} failed) has "
+                       f"replay confidence {choice.confidence:.2f} < threshold {threshold:.2f}")
+        elif matches and self.settings.learning.min_confidence is None:
+            why_not = (f"no learned pattern is similar enough (best {matches[0].pattern_id}: semantic "
+                       f"{matches[0].components.get('semantic', 0.0):.2f} < {self.settings.learning.similarity_threshold:.2f})")
+        elif matches:
+            why_not = f"best learned match {matches[0].pattern_id} has confidence {matches[0].confidence:.2f} < threshold {threshold:.2f}"
+        else:
+            why_not = "no learned pattern is similar"
         if best_agent == DEFAULT_AGENT:
             how = f"no user agent fits (best similarity {scored[0][1]:.2f} < {FALLBACK_MIN_SIMILARITY})" if scored else "no .claude/agents definitions found"
         else:

@@ -2,33 +2,35 @@
 
 What runs where:
 
-* **Spark** reads the lake and computes the lakehouse views (``lakehouse.spark``: the same view
-  SQL as DuckDB), i.e. everything learning reads: traces, tool calls, subagent runs, errors,
-  routing decisions;
-* **Spark executors** embed the prompts the cache does not have yet, in parallel
-  (``mapInPandas`` calling ``learning.embeddings.get_embedder(model).encode`` — the very function
-  the local job calls), and the vectors are added to the same embedding cache;
-* :func:`sharded_index` builds a FAISS index in shards on Spark: the coarse quantizer (IVF) is
-  trained on a sample on the driver, each partition adds its vectors to a copy of the trained
-  empty index, and the shards are merged (``merge_from``). The index version this job publishes
-  is still built by learning's own ``index.update_index`` on the driver (incremental update of the
-  previous version); wiring the sharded build into publication is the next step;
-* the **driver** runs learning's own pattern grouping, versioning, calibration and publication
-  (``learning.job.run_learn`` with the frames and vectors computed above), so a pattern learned
-  on Spark is byte-for-byte the pattern the local job learns from the same lake;
-* with a remote lake, the learned tables and the new index version are uploaded for every
-  machine to download (``lakehouse.remote.publish_learned_table`` / ``publish_index``).
+* **Spark SQL** reads the lake and computes the lakehouse views (``lakehouse.spark``: the same view
+  SQL as DuckDB);
+* **executors** fold subagent traces into their main trace (``mapInArrow`` over partitions keyed
+  by the root trace, calling ``learning.source.assemble_traces``, the local job's function) and
+  embed the prompts the cache lacks (``mapInPandas`` around ``learning.embeddings.get_embedder``,
+  the local job's embedder); the vectors join the same embedding cache;
+* **executors** aggregate the patterns (:class:`SparkPatterns`): the traces are partitioned by
+  execution path (``path_key``), each path's traces are grouped by prompt similarity in time order
+  and summarised with learning's own ``cluster_traces`` / ``attribute_failures`` /
+  ``build_pattern_rows``, and only the pattern rows come back to the driver;
+* **the index** is built in shards (:mod:`learning.index_shards`): trained on a sample on the
+  driver, filled per partition on the executors, merged on the driver;
+* **the driver** runs versioning, pruning, usage, chaining and error tables and calibration
+  (``learning.job.run_learn`` with the frames, vectors, pattern rows and index above), so a
+  pattern learned on Spark is the pattern the local job learns from the same lake;
+* the learned tables and the new index version are **published to the lake** (``s3://`` or a
+  folder) for every machine to download (``lakehouse.remote.pull_index`` / ``refresh_index``).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import numpy as np
 
-from hooklake.paths import Paths
+from hooklake.paths import LAKE_ENV, Paths
 
 
 @dataclass
@@ -36,6 +38,8 @@ class SparkLearnExtras:
     master: str = ""
     spark_seconds: dict[str, float] = field(default_factory=dict)
     embedded_on_spark: int = 0
+    distinct_prompts: int = 0
+    index_shards: int = 0
     published: list[str] = field(default_factory=list)
 
 
@@ -96,49 +100,228 @@ class PrecomputedEmbedder:
         return getattr(self._model(), name)
 
 
-def load_from_spark(lake: Any) -> Any:
-    """learning.source's frames, from views computed on Spark.
+# ---- traces: subagents folded into their main trace, on the executors --------------------------------
 
-    The Spark views are collected as Arrow into an in-memory DuckDB under the same names, and
-    learning.source's own readers turn them into the frames (one code path for both engines)."""
+def _trace_arrow_schema() -> Any:
+    """Arrow schema of learning.source's trace frame, in the types Spark exchanges."""
+    import polars as pl
+    import pyarrow as pa
+
+    from learning.source import _TRACE_SCHEMA
+
+    def conv(t: Any) -> Any:
+        if t == pl.String:
+            return pa.string()
+        if isinstance(t, pl.Datetime):
+            return pa.timestamp("us", tz="UTC")
+        if isinstance(t, pl.List):
+            return pa.list_(conv(t.inner))
+        return {pl.Float64: pa.float64(), pl.Int64: pa.int64(), pl.Boolean: pa.bool_()}[t]
+
+    return pa.schema([(name, conv(t)) for name, t in _TRACE_SCHEMA.items()])
+
+
+def _spark_ddl(schema: Any) -> str:
+    from lakehouse.spark.engine import ddl
+
+    return ddl(schema)
+
+
+def _assemble_partition(schema: Any):
+    """mapInArrow: one partition's raw traces (all rows of a root trace together) -> main traces."""
+
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        import polars as pl
+        import pyarrow as pa
+
+        from learning.source import assemble_traces
+
+        batches = [b for b in batches if b.num_rows]
+        if not batches:
+            return
+        raw = pl.from_arrow(pa.Table.from_batches(batches).drop(["_root"]))
+        out = assemble_traces(raw)
+        if out.height:
+            yield from out.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(schema).to_batches()
+
+    return run
+
+
+def assembled_traces(spark: Any, partitions: int) -> Any:
+    """learning.source's trace frame as a Spark DataFrame (checkpointed on the executors).
+
+    Rows are partitioned by their root trace (a main trace's own id; a subagent's ``root_id`` or
+    ``parent_id``, the key ``assemble_traces`` folds it under), so each partition holds whole
+    trace trees and the local function runs unchanged on it."""
+    from pyspark.sql import functions as F
+
+    from learning.source import TRACE_COLUMNS
+
+    raw = spark.table("execution_traces").where("status IS DISTINCT FROM 'in_progress'")
+    cols = [c for c in TRACE_COLUMNS if c in raw.columns]
+    root = F.when(F.col("is_subagent"), F.coalesce("root_id", "parent_id")).otherwise(F.col("correlation_id"))
+    schema = _trace_arrow_schema()
+    df = raw.select(*cols).withColumn("_root", root).repartition(max(1, partitions), "_root")
+    return df.mapInArrow(_assemble_partition(schema), _spark_ddl(schema)).localCheckpoint(eager=True)
+
+
+def mcp_calls(spark: Any) -> Any:
+    """Per main trace, its (and its subagents') MCP tool calls in time order, as
+    ``correlation_id, mcp_calls array<struct>`` (what ``endpoint_profiles`` reads)."""
+    calls = spark.table("tool_calls").where("mcp_server IS NOT NULL").alias("t")
+    kids = (spark.table("execution_traces").where("status IS DISTINCT FROM 'in_progress'")
+            .where("is_subagent AND root_id IS NOT NULL").selectExpr("correlation_id AS kid", "root_id").alias("k"))
+    return (calls.join(kids, calls["correlation_id"] == kids["kid"], "left")
+            .selectExpr("coalesce(root_id, t.correlation_id) AS correlation_id",
+                        "struct(started_at, tool_use_id, mcp_server, mcp_tool, tool_input, duration_ms, status) AS c")
+            .groupBy("correlation_id").agg({"c": "collect_list"})
+            .withColumnRenamed("collect_list(c)", "mcp_calls")
+            .selectExpr("correlation_id", "sort_array(mcp_calls) AS mcp_calls"))
+
+
+def load_from_spark(lake: Any, traces: Any = None) -> Any:
+    """learning.source's frames for the driver: the assembled traces (``traces``, a Spark frame
+    from :func:`assembled_traces`; computed when not given), errors and routing decisions.
+
+    Tool calls and subagent runs stay on Spark (the pattern aggregation reads them there). The
+    small Spark results are collected as Arrow into an in-memory DuckDB under the view names, and
+    learning.source's own readers turn them into the frames."""
     import duckdb
     import polars as pl
 
     from learning import source
 
-    con = duckdb.connect(":memory:")
     spark = lake.spark
+    if traces is None:
+        traces = assembled_traces(spark, max(1, spark.sparkContext.defaultParallelism) * 2)
+    frame = pl.from_arrow(traces.toArrow())
+    frame = frame.cast(source._TRACE_SCHEMA) if frame.height else source._empty_traces()
+    # (started_at, correlation_id): the order the executors group in (Polars' sort is stable)
+    frame = frame.sort(["started_at", "correlation_id"])
+    con = duckdb.connect(":memory:")
     frames = {
-        "execution_traces": spark.table("execution_traces").where("status IS DISTINCT FROM 'in_progress'"),
-        "tool_calls": spark.table("tool_calls"),
-        "subagent_runs": spark.table("subagent_runs"),
         "error_events": spark.table("error_events"),
         "events": spark.table("events").where(
             "event_kind IN ('routing_decision', 'advice') AND payload LIKE '%pattern_id%'"),
     }
     for name, df in frames.items():
-        table = df.toArrow()
-        con.register(f"{name}_arrow", table)
+        con.register(f"{name}_arrow", df.toArrow())
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_arrow")
     try:
-        raw = source._select(con, "execution_traces", source.TRACE_COLUMNS)
-        traces = source.assemble_traces(raw) if raw is not None else source._empty_traces()
-        tool_calls = source._or_empty(source._select(con, "tool_calls", (
-            "correlation_id", "tool_name", "mcp_server", "mcp_tool", "duration_ms", "status", "tool_input")))
-        subagents = source._or_empty(source._select(con, "subagent_runs", (
-            "correlation_id", "parent_correlation_id", "agent_type", "duration_ms", "status", "depth")))
         errors = source._or_empty(source._select(con, "error_events", (
             "correlation_id", "occurred_at", "source_kind", "agent_type", "tool_name", "service", "endpoint",
             "error_message", "error_template")))
         decisions = source._decisions(con)
-        if raw is not None and raw.height and tool_calls.height and "is_subagent" in raw.columns:
-            kids = raw.filter(pl.col("is_subagent").fill_null(False) & pl.col("root_id").is_not_null())
-            mapping = dict(zip(kids["correlation_id"].to_list(), kids["root_id"].to_list()))
-            if mapping:
-                tool_calls = tool_calls.with_columns(pl.col("correlation_id").replace(mapping))
     finally:
         con.close()
-    return source.LakeData(traces, tool_calls, subagents, errors, decisions)
+    return source.LakeData(frame, pl.DataFrame(), pl.DataFrame(), errors, decisions)
+
+
+# ---- patterns: grouped by execution path, then by prompt similarity, on the executors ------------------
+
+_DRIVER_ONLY = ("vector", "probs", "mcp_calls")
+
+
+def _pattern_partition(threshold: float, model: str, intent_names: list[str]):
+    """mapInArrow: one partition's traces (whole execution paths) -> pickled pattern rows."""
+
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        import pickle
+
+        import polars as pl
+        import pyarrow as pa
+
+        from learning.patterns import attribute_failures, build_pattern_rows, cluster_traces, endpoint_profiles
+
+        batches = [b for b in batches if b.num_rows]
+        if not batches:
+            return
+        df = pl.from_arrow(pa.Table.from_batches(batches))
+        keys: list[str] = []
+        blobs: list[bytes] = []
+        for (key,), group in df.partition_by("path_key", as_dict=True, maintain_order=True).items():
+            group = group.sort(["started_at", "correlation_id"])  # time order, as on the driver
+            ok = group.filter(pl.col("success"))
+            if ok.height == 0:
+                continue
+            failed = group.filter(~pl.col("success"))
+            vectors = np.asarray(ok["vector"].to_list(), dtype=np.float32)
+            probs = np.asarray(ok["probs"].to_list(), dtype=np.float32).reshape(ok.height, len(intent_names))
+            clusters = cluster_traces([key] * ok.height, vectors, threshold)
+            if failed.height:
+                failed_vectors = np.asarray(failed["vector"].to_list(), dtype=np.float32)
+                attribute_failures(clusters, [key] * failed.height, failed_vectors, threshold)
+            calls = ok.select("correlation_id", "mcp_calls").explode("mcp_calls").drop_nulls("mcp_calls")
+            calls = calls.unnest("mcp_calls") if calls.height else pl.DataFrame()
+            rows = build_pattern_rows(clusters, ok.drop(_DRIVER_ONLY), failed.drop(_DRIVER_ONLY), vectors, probs,
+                                      intent_names, endpoint_profiles(calls), model)
+            cids = ok["correlation_id"].to_list()
+            for row in rows:
+                row["member_rows"] = [cids[i] for i in row["member_rows"]]  # positions on the driver
+                keys.append(key)
+                blobs.append(pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL))
+        if blobs:
+            yield pa.RecordBatch.from_pydict({"path_key": keys, "row": blobs},
+                                             schema=pa.schema([("path_key", pa.string()), ("row", pa.binary())]))
+
+    return run
+
+
+class SparkPatterns:
+    """The ``aggregate`` step of ``learning.job.run_learn`` on Spark.
+
+    Given the driver's successful/failed traces (for the row positions the pattern rows refer
+    to) and their vectors and intent probabilities, it ships only one row per distinct prompt
+    (text, vector, intent probabilities) to Spark, joins it to the executors' traces, partitions
+    by execution path and groups there; the pattern rows are collected, their member correlation
+    ids turned into the driver's row positions, and put in the local job's order (paths by first
+    trace, patterns by first member)."""
+
+    def __init__(self, spark: Any, traces: Any, calls: Any, threshold: float, model: str, partitions: int):
+        self.spark, self.traces, self.calls = spark, traces, calls
+        self.threshold, self.model, self.partitions = threshold, model, max(1, partitions)
+        self.seconds = 0.0
+        self.distinct_prompts = 0
+
+    def __call__(self, ok: Any, failed: Any, vectors: np.ndarray, failed_vectors: np.ndarray, probs: np.ndarray,
+                 intent_names: list[str]) -> list[dict[str, Any]]:
+        import pickle
+
+        import pandas as pd
+        from pyspark.sql import functions as F
+
+        t0 = time.perf_counter()
+        if ok.height == 0:
+            return []
+        k = len(intent_names)
+        table: dict[str, tuple[list[float], list[float]]] = {}
+        for text, vec, p in zip(ok["prompt_text"].to_list(), vectors, probs):
+            table.setdefault(text, (vec.tolist(), p.tolist()))
+        zeros = [0.0] * k
+        for text, vec in zip(failed["prompt_text"].to_list(), failed_vectors):
+            table.setdefault(text, (vec.tolist(), zeros))
+        self.distinct_prompts = len(table)
+        pdf = pd.DataFrame({"prompt_text": list(table), "vector": [v for v, _ in table.values()],
+                            "probs": [p for _, p in table.values()]})
+        prompts = self.spark.createDataFrame(pdf, "prompt_text string, vector array<float>, probs array<float>")
+        df = (self.traces.join(F.broadcast(prompts), "prompt_text")
+              .join(self.calls, "correlation_id", "left")
+              .repartition(self.partitions, "path_key"))
+        fn = _pattern_partition(self.threshold, self.model, list(intent_names))
+        out = df.mapInArrow(fn, "path_key string, row binary").toArrow()
+        pos = {cid: i for i, cid in enumerate(ok["correlation_id"].to_list())}
+        rows = []
+        for blob in out.column("row").to_pylist():
+            row = pickle.loads(blob)
+            row["member_rows"] = [pos[c] for c in row["member_rows"]]
+            rows.append(row)
+        first_of_path: dict[str, int] = {}
+        for row in rows:
+            first = row["member_rows"][0]
+            first_of_path[row["path_key"]] = min(first, first_of_path.get(row["path_key"], first))
+        rows.sort(key=lambda r: (first_of_path[r["path_key"]], r["member_rows"][0]))
+        self.seconds = round(time.perf_counter() - t0, 3)
+        return rows
 
 
 def embed_on_spark(spark: Any, texts: list[str], model: str, cache: Any, batch_size: int, partitions: int) -> int:
@@ -164,55 +347,15 @@ def embed_on_spark(spark: Any, texts: list[str], model: str, cache: Any, batch_s
     return len(out)
 
 
-def sharded_index(spark: Any, ids: np.ndarray, vectors: np.ndarray, *, nlist: int | None, sample: int = 20_000,
-                  partitions: int = 2, seed: int = 0) -> Any:
-    """A FAISS inner-product index built in shards: train on a sample (driver), fill one shard per
-    partition (executors), merge the shards (driver). ``nlist`` None: exact (flat) shards."""
-    import faiss
-
-    dim = int(vectors.shape[1])
-    if nlist:
-        rng = np.random.default_rng(seed)
-        take = rng.choice(len(vectors), size=min(sample, len(vectors)), replace=False)
-        quantizer = faiss.IndexFlatIP(dim)
-        trained = faiss.IndexIVFFlat(quantizer, dim, int(nlist), faiss.METRIC_INNER_PRODUCT)
-        trained.train(np.ascontiguousarray(vectors[take], dtype=np.float32))
-        empty = faiss.serialize_index(trained)
-    else:
-        empty = faiss.serialize_index(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)))
-    bc = spark.sparkContext.broadcast(bytes(empty))
-    rows = [(int(i), vectors[k].astype(np.float32).tolist()) for k, i in enumerate(ids)]
-    rdd = spark.sparkContext.parallelize(rows, max(1, partitions))
-
-    def fill(part: Iterator[tuple[int, list[float]]]) -> Iterator[bytes]:
-        import faiss as f
-
-        items = list(part)
-        index = f.deserialize_index(np.frombuffer(bc.value, dtype=np.uint8))
-        if items:
-            xs = np.asarray([v for _, v in items], dtype=np.float32)
-            index.add_with_ids(xs, np.asarray([i for i, _ in items], dtype=np.int64))
-        yield bytes(f.serialize_index(index))
-
-    shards = rdd.mapPartitions(fill).collect()
-    merged = faiss.deserialize_index(np.frombuffer(shards[0], dtype=np.uint8))
-    for blob in shards[1:]:
-        shard = faiss.deserialize_index(np.frombuffer(blob, dtype=np.uint8))
-        if nlist:
-            merged.merge_from(shard, 0)
-        else:
-            xs = shard.index.reconstruct_n(0, shard.ntotal)
-            merged.add_with_ids(xs, faiss.vector_to_array(shard.id_map).astype(np.int64))
-    return merged
-
-
 def run_learn_spark(paths: Paths | None = None, settings: Any = None, *, master: str | None = None,
                     full: bool = False, progress: bool = False, spark: Any = None) -> tuple[Any, SparkLearnExtras]:
     """The learning job on Spark; returns learning's LearnReport and what Spark did."""
     from hooklake.settings import load_settings
     from lakehouse.spark.engine import SparkLake
     from lakehouse.spark.session import default_master, get_session
+    from learning import index as idx
     from learning.embeddings import EmbeddingCache
+    from learning.index_shards import sharded_builder
     from learning.job import run_learn
     from learning.text import content_hash
 
@@ -226,11 +369,15 @@ def run_learn_spark(paths: Paths | None = None, settings: Any = None, *, master:
         from lakehouse.remote import sync_mirror
 
         lake_paths = sync_mirror(paths)
+    partitions = max(1, spark.sparkContext.defaultParallelism)
 
     t0 = time.perf_counter()
     lake = SparkLake.open(spark, lake_paths, settings=settings.success)
-    data = load_from_spark(lake)
     extras.spark_seconds["views"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    traces = assembled_traces(spark, partitions * 2)
+    data = load_from_spark(lake, traces)
+    extras.spark_seconds["traces"] = round(time.perf_counter() - t0, 3)
 
     t0 = time.perf_counter()
     from learning.embeddings import get_embedder
@@ -238,15 +385,25 @@ def run_learn_spark(paths: Paths | None = None, settings: Any = None, *, master:
     dimension = _dimension(paths, ls.model) or get_embedder(ls.model).dimension
     cache = EmbeddingCache(paths.index / "embeddings", ls.model, dimension)
     texts = [t for t in data.traces["prompt_text"].to_list() if t is not None and t.strip()] if data.traces.height else []
-    partitions = max(1, spark.sparkContext.defaultParallelism)
     extras.embedded_on_spark = embed_on_spark(spark, texts, ls.model, cache, ls.batch_size, partitions)
     extras.spark_seconds["embed"] = round(time.perf_counter() - t0, 3)
     vectors = {h: cache._vectors[h] for h in (content_hash(t) for t in texts)}
+    extras.distinct_prompts = len(vectors)
     embedder = PrecomputedEmbedder(ls.model, dimension, vectors)
 
-    report = run_learn(paths, settings, full=full, progress=progress, embedder=embedder, data=data)
+    patterns = SparkPatterns(spark, traces, mcp_calls(spark), ls.similarity_threshold, ls.model, partitions * 2)
+    builder = sharded_builder(spark, partitions)
+    t0 = time.perf_counter()
+    with idx.build_with(builder):
+        report = run_learn(paths, settings, full=full, progress=progress, embedder=embedder, data=data,
+                           aggregate=patterns)
+    extras.spark_seconds["patterns"] = patterns.seconds
+    extras.spark_seconds["learn_driver_and_index"] = round(time.perf_counter() - t0 - patterns.seconds, 3)
+    extras.index_shards = getattr(builder, "shard_count", 0)
+    traces.unpersist()
 
-    if "://" in paths.lake_uri:
+    if report.index_version and os.environ.get(LAKE_ENV):
+        # a team lake ($HOOKLAKE_LAKE: s3:// or a shared folder): every machine pulls from it
         extras.published = publish_outputs(paths, report.index_version)
     return report, extras
 
@@ -265,12 +422,26 @@ def _dimension(paths: Paths, model: str) -> int | None:
 
 
 def publish_outputs(paths: Paths, version: str | None) -> list[str]:
-    """Upload the learned tables and the index version to the remote lake."""
+    """Publish the index version to the lake for every machine to download; with an ``s3://``
+    lake also upload the learned tables (a lake folder has them in place already). Returns the
+    lake-relative paths written."""
     from lakehouse import remote
+    from learning import index as idx
+
+    loc = remote.remote_location(paths)
+    if loc is None:
+        if not version:
+            return []
+        try:
+            return remote.publish_index_local(paths.lake, idx.version_dir(paths.index, version), version)
+        except OSError as exc:
+            from hooklake.errors import HooklakeError
+
+            raise HooklakeError(f"{paths.lake / 'index'}: publishing the index failed ({exc}); check that the "
+                                "lake folder is writable, then run 'hooklake learn --engine spark' again") from None
     from learning import store
     from learning.tables import LEARNED_TABLES
 
-    loc = remote.remote_location(paths)
     client = remote.s3_client()
     out = []
     try:
@@ -279,8 +450,6 @@ def publish_outputs(paths: Paths, version: str | None) -> list[str]:
             for f in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
                 out.append(remote.publish_learned_table(client, loc, name, f))
         if version:
-            from learning import index as idx
-
             out += remote.publish_index(client, loc, idx.version_dir(paths.index, version), version)
     except Exception as exc:
         raise remote.storage_error(loc, "publishing the learned patterns", exc) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -11,6 +13,8 @@ state = common.page_header("Patterns", "What worked before: execution paths of s
                                        "requests, learned by `hooklake learn`.")
 if common.empty_state(state):
     st.stop()
+with st.spinner("Loading the pattern matcher…"):
+    common.wait_for_warm_up("done")
 
 with st.spinner("Loading learned patterns…"):
     patterns = common.try_query("learned", "success_patterns", what="learned patterns")
@@ -29,47 +33,58 @@ c[2].metric("Traces behind them", f"{int(patterns['trace_count'].fillna(0).sum()
 c[3].metric("Replays logged", f"{int(patterns['usage_count'].fillna(0).sum()):,}" if "usage_count" in patterns else "–")
 
 st.subheader("Search")
-text = st.text_input("Describe a request", placeholder="e.g. fix the flaky tests in the importer", key="p_search")
-if text:
-    try:
-        with st.spinner("Matching…"):
-            matches, decision = similar.search(text, k=10)
-    except similar.NoIndex as exc:
-        st.info(f"Pattern search needs the index: {exc}.")
-        matches, decision = [], None
-    if decision:
-        strategy = decision.get("strategy")
-        st.markdown(f"**Router decision:** `{decision.get('agent')}` via **{strategy}**, confidence "
-                    f"{float(decision.get('confidence') or 0):.2f}"
-                    + (f" (pattern `{decision.get('pattern_id')}`)" if decision.get("pattern_id") else ""))
-    if not matches:
-        st.info("No learned pattern matches this request.")
-    else:
-        rows = []
-        for m in matches:
-            comp = m.get("components") or {}
-            rows.append({"pattern_id": m.get("pattern_id"), "agent": m.get("agent"),
-                         "confidence": m.get("confidence"), "score": m.get("score"),
-                         **{f"{k}": comp.get(k) for k in ("semantic", "keyword", "intent", "context", "historical")},
-                         "explanation": m.get("explanation")})
-        table = pd.DataFrame(rows)
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"confidence": common.score_column("confidence"),
-                                    "explanation": st.column_config.TextColumn(width="large")})
-        best = matches[0]
-        st.markdown(f"**Why `{best.get('pattern_id')}` matches:** {best.get('explanation') or '–'}")
-        plan = (decision or {}).get("replay_plan") if decision and decision.get("pattern_id") == best.get("pattern_id") \
-            else None
-        if plan is None:
-            best_row = patterns[patterns["pattern_id"].astype(str) == str(best.get("pattern_id"))]
-            plan = similar.replay_plan(best_row.iloc[0].to_dict()) if not best_row.empty else None
-        if plan:
-            with st.expander(f"Replay plan of {best.get('pattern_id')}", expanded=False):
-                st.json(plan)
-        if st.query_params.get("pattern") != str(best.get("pattern_id")):
-            if st.button(f"Open pattern {best.get('pattern_id')}", key="p_open_best"):
-                st.query_params["pattern"] = str(best.get("pattern_id"))
-                st.rerun()
+
+
+@st.fragment
+def search_panel() -> None:
+    """Typing a request reruns only this panel (not the table, map and charts below): one query
+    embedding with the router loaded once per server process (see dashboard.similar)."""
+    text = st.text_input("Describe a request", placeholder="e.g. fix the flaky tests in the importer", key="p_search")
+    if text:
+        started = time.perf_counter()
+        try:
+            with st.spinner("Matching…"):
+                matches, decision = similar.search(text, k=10)
+        except similar.NoIndex as exc:
+            st.info(f"Pattern search needs the index: {exc}.")
+            matches, decision = [], None
+        st.caption(f"{len(matches)} matches for “{text[:120]}” ({(time.perf_counter() - started) * 1000:.0f} ms)")
+        if decision:
+            strategy = decision.get("strategy")
+            st.markdown(f"**Router decision:** `{decision.get('agent')}` via **{strategy}**, confidence "
+                        f"{float(decision.get('confidence') or 0):.2f}"
+                        + (f" (pattern `{decision.get('pattern_id')}`)" if decision.get("pattern_id") else ""))
+        if not matches:
+            st.info("No learned pattern matches this request.")
+        else:
+            rows = []
+            for m in matches:
+                comp = m.get("components") or {}
+                rows.append({"pattern_id": m.get("pattern_id"), "agent": m.get("agent"),
+                             "confidence": m.get("confidence"), "score": m.get("score"),
+                             **{f"{k}": comp.get(k) for k in ("semantic", "keyword", "intent", "context", "historical")},
+                             "explanation": m.get("explanation")})
+            table = pd.DataFrame(rows)
+            st.dataframe(table, hide_index=True, width="stretch",
+                         column_config={"confidence": common.score_column("confidence"),
+                                        "explanation": st.column_config.TextColumn(width="large")})
+            best = matches[0]
+            st.markdown(f"**Why `{best.get('pattern_id')}` matches:** {best.get('explanation') or '–'}")
+            plan = (decision or {}).get("replay_plan") if decision and decision.get("pattern_id") == best.get("pattern_id") \
+                else None
+            if plan is None:
+                best_row = patterns[patterns["pattern_id"].astype(str) == str(best.get("pattern_id"))]
+                plan = similar.replay_plan(best_row.iloc[0].to_dict()) if not best_row.empty else None
+            if plan:
+                with st.expander(f"Replay plan of {best.get('pattern_id')}", expanded=False):
+                    st.json(plan)
+            if st.query_params.get("pattern") != str(best.get("pattern_id")):
+                if st.button(f"Open pattern {best.get('pattern_id')}", key="p_open_best"):
+                    st.query_params["pattern"] = str(best.get("pattern_id"))
+                    st.rerun(scope="app")
+
+
+search_panel()
 
 st.subheader("Learned patterns")
 shown_cols = [c for c in ("pattern_id", "version", "agent", "intent", "prompt_text", "trace_count", "historical_success",

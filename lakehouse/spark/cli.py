@@ -60,11 +60,12 @@ def learn_spark(args: argparse.Namespace) -> int:
     report, extras = run_learn_spark(master=args.master, full=bool(getattr(args, "full", False)),
                                      progress=not (args.json or getattr(args, "no_progress", False)))
     data = {**report.as_dict(), "engine": "spark", "master": extras.master, "spark_seconds": extras.spark_seconds,
-            "embedded_on_spark": extras.embedded_on_spark, "published_objects": len(extras.published)}
+            "embedded_on_spark": extras.embedded_on_spark, "distinct_prompts": extras.distinct_prompts,
+            "index_shards": extras.index_shards, "published_objects": len(extras.published)}
     if args.json:
         print(json.dumps(data, default=str))
     else:
         print(f"learned {report.patterns} pattern(s) from {report.successful_traces} successful trace(s) on Spark "
               f"({extras.master}); {extras.embedded_on_spark} prompt(s) embedded on the executors; "
-              f"index {report.index_version}" + (f"; published {len(extras.published)} object(s)" if extras.published else ""))
+              f"index {report.index_version} ({extras.index_shards} shard(s) merged)" + (f"; published {len(extras.published)} object(s)" if extras.published else ""))
     return 0

@@ -9,11 +9,14 @@
 --              event with the same correlation_id (an SDK event carrying only X-Correlation-ID),
 --              else the correlation_id, else ''. Incremental rollups recompute whole session_keys.
 CREATE OR REPLACE VIEW trace_events AS
-WITH corr_sessions AS (
-    SELECT correlation_id, max(session_id) AS session_id
-    FROM events
-    WHERE correlation_id IS NOT NULL AND session_id IS NOT NULL
-    GROUP BY correlation_id
+WITH orphan_cids AS (
+    SELECT DISTINCT correlation_id FROM events WHERE session_id IS NULL AND correlation_id IS NOT NULL
+),
+corr_sessions AS (
+    SELECT e.correlation_id, max(e.session_id) AS session_id
+    FROM events e SEMI JOIN orphan_cids o ON o.correlation_id = e.correlation_id
+    WHERE e.session_id IS NOT NULL
+    GROUP BY e.correlation_id
 )
 SELECT
     e.*,

@@ -30,42 +30,81 @@ def _top1(paths: Any, embedder: Any, queries: list[str]) -> list[Any]:
 
 
 def test_spark_learn_gives_the_same_patterns_and_top1_matches(spark: Any, fixture_home: dict[str, Any],
-                                                              tmp_path: Any) -> None:
+                                                              tmp_path: Any, monkeypatch: Any) -> None:
     from hooklake.paths import Paths
     from hooklake.settings import load_settings
+    from lakehouse import remote
+    from learning import index as idx
     from learning.spark_job import run_learn_spark
 
     local = fixture_home["paths"]
-    # a second home with the same lake files but nothing learned (no cache, no index)
+    # a second home with the same lake files but nothing learned (no cache, no index); the lake
+    # is named by $HOOKLAKE_LAKE (a team's shared folder), so the job publishes the index there
+    lake = tmp_path / "team-lake"
+    shutil.copytree(local.events, lake / "events")
+    monkeypatch.setenv("HOOKLAKE_LAKE", str(lake))
     other = Paths.resolve(tmp_path / "spark-learn")
-    shutil.copytree(local.events, other.events)
+    assert other.events == lake / "events"
     report, extras = run_learn_spark(other, load_settings(other.config), spark=spark)
     assert extras.embedded_on_spark == report.prompts_embedded + report.embedding_cache_hits or extras.embedded_on_spark > 0
     assert report.patterns == fixture_home["report"].patterns > 0
     assert _current_patterns(other) == _current_patterns(local)
+    # the published index was built in shards on Spark and merged, not by the local update
+    manifest = idx.read_manifest(other.index)
+    assert manifest["rebuild_reason"] == "built in shards" and extras.index_shards >= 2
+    assert manifest["counts"]["exemplars"] == idx.read_manifest(local.index)["counts"]["exemplars"]
     queries = fixture_home["queries"]
     embedder = fixture_home["embedder"]
     top_local = _top1(local, embedder, queries)
     assert sum(p is not None for p in top_local) >= len(queries) - 1
     assert _top1(other, embedder, queries) == top_local
+    # ... and published to the lake: a third machine with an empty home pulls it when it loads
+    doc = remote.published_index(other)
+    assert doc["version"] == report.index_version and doc["learn_run_id"] == report.run_id
+    third = Paths.resolve(tmp_path / "third")
+    assert idx.current_version(third.index) is None
+    assert _top1(third, embedder, queries) == top_local  # Router.load pulled the published version
+    assert idx.current_version(third.index) == report.index_version
+    assert remote.refresh_index(third, min_interval_s=0) is None  # already current: nothing to do
+
+
+def _one_piece(ids: np.ndarray, vecs: np.ndarray, ivf_threshold: int) -> Any:
+    from learning import index as idx
+
+    upd = idx.update_index(None, None, ids, lambda x: vecs[np.searchsorted(ids, x)], vecs.shape[1], full=True,
+                           ivf_threshold=ivf_threshold)
+    return upd
 
 
 def test_sharded_faiss_index_equals_one_built_in_one_piece(spark: Any) -> None:
     import faiss
 
-    from learning.spark_job import sharded_index
+    from learning import index as idx
+    from learning.index_shards import sharded_builder
 
     rng = np.random.default_rng(1)
-    vecs = rng.normal(size=(600, 16)).astype(np.float32)
+    vecs = rng.normal(size=(1500, 16)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    ids = np.arange(1000, 1600, dtype=np.int64)
+    ids = np.arange(1000, 2500, dtype=np.int64)
     queries = vecs[::37] + 0.01
-    whole = faiss.IndexIDMap2(faiss.IndexFlatIP(16))
-    whole.add_with_ids(vecs, ids)
-    flat = sharded_index(spark, ids, vecs, nlist=None, partitions=3)
-    assert flat.ntotal == 600
-    assert (flat.search(queries, 1)[1] == whole.search(queries, 1)[1]).all()
-    ivf = sharded_index(spark, ids, vecs, nlist=8, sample=300, partitions=3)
-    assert ivf.ntotal == 600
-    ivf.nprobe = 8  # all lists: exact
-    assert (ivf.search(queries, 1)[1] == whole.search(queries, 1)[1]).all()
+
+    def vectors_for(x: np.ndarray) -> np.ndarray:
+        return vecs[np.searchsorted(ids, x)]
+
+    for threshold, kind in ((10_000, "flat"), (1000, "ivf")):
+        whole = _one_piece(ids, vecs, threshold)
+        build = sharded_builder(spark, partitions=3)
+        with idx.build_with(build):
+            upd = idx.update_index(None, None, ids, vectors_for, 16, full=False, ivf_threshold=threshold)
+        assert (upd.kind, upd.nlist, upd.reason) == (whole.kind, whole.nlist, "built in shards") and upd.kind == kind
+        assert build.shard_count == 3 and upd.index.ntotal == 1500
+        assert isinstance(upd.index, faiss.IndexIDMap2)
+        idx.set_nprobe(upd.index, 1 << 20)  # every list: exact
+        idx.set_nprobe(whole.index, 1 << 20)
+        d_s, i_s = upd.index.search(queries, 3)
+        d_w, i_w = whole.index.search(queries, 3)
+        assert (i_s == i_w).all() and np.allclose(d_s, d_w)
+        # the merged index behaves as one for the local job's incremental update
+        upd.index.remove_ids(faiss.IDSelectorBatch(ids[:10]))
+        assert upd.index.ntotal == 1490
+        assert sorted(faiss.vector_to_array(upd.index.id_map).tolist()) == ids[10:].tolist()
