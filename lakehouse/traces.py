@@ -236,6 +236,24 @@ def assemble_trace(correlation_id: str, con: Any = None) -> dict[str, Any] | Non
     return _jsonable(root)
 
 
+def _date_bounds(traces: Any) -> tuple[str, list[Any]]:
+    """A ``date`` partition range around the traces' first and last events, so the lookup reads a
+    few days' files instead of the whole lake. One day of margin each side covers events whose
+    partition day differs from the trace's (midnight, clock skew, a rollup a little behind)."""
+    starts, ends = [], []
+    for row in traces:
+        start, last = row.get("started_at"), row.get("last_event_at") or row.get("completed_at")
+        if not isinstance(start, dt.datetime) or not isinstance(last, dt.datetime):
+            return "", []
+        starts.append(start)
+        ends.append(last)
+    if not starts:
+        return "", []
+    day = dt.timedelta(days=1)
+    lo, hi = (min(starts) - day).date(), (max(ends) + day).date()
+    return ' AND "date" BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)', [lo.isoformat(), hi.isoformat()]
+
+
 def trace_timeline(correlation_id: str, con: Any = None, *, include_payload: bool = False) -> list[dict[str, Any]]:
     """Every event of the trace and of its subagent runs / background completions, in time order."""
     if con is None:
@@ -251,8 +269,10 @@ def trace_timeline(correlation_id: str, con: Any = None, *, include_payload: boo
             "agent_type, tool_name, tool_use_id, mcp_server, mcp_tool, duration_ms, status, error_message, prompt_text")
     if include_payload:
         cols += ", payload"
+    date_filter, date_params = _date_bounds(traces.values())
     rows = _rows(con, f"SELECT {cols}, captured_at FROM lake_events WHERE correlation_id IN "
-                      f"({_placeholders(len(event_cids))}) ORDER BY event_time, captured_at, event_id", event_cids)
+                      f"({_placeholders(len(event_cids))}){date_filter} "
+                      "ORDER BY event_time, captured_at, event_id", event_cids + date_params)
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for row in rows:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+import lakebuild
 import scenarios
 
 import lakehouse
@@ -159,3 +160,25 @@ def test_commands_on_an_empty_lake(paths: Paths, capsys: pytest.CaptureFixture[s
     assert code == 0 and json.loads(out) == []
     code, _, err = run(capsys, "retention", "--older-than", "soon")
     assert code == 1 and "is not a duration" in err
+
+
+def test_timeline_keeps_events_across_partition_days(paths: Paths) -> None:
+    """The timeline reads only the partition days around the trace, yet keeps every event of a trace
+    that runs over midnight, with an unrelated trace of the same session on another day."""
+    from lakehouse_testkit import Spool, pre, post, prompt, stop
+
+    day_ns = 86_400 * 1_000_000_000
+    midnight = (lakebuild.T0_NS // day_ns + 1) * day_ns
+    spool = Spool()
+    spool.add(prompt("s-night", "p-night", "rebuild the index overnight"), at_ns=midnight - 60_000_000_000)
+    spool.add(pre("s-night", "p-night", "Bash", "tu-night"), at_ns=midnight - 1_000_000_000)
+    spool.add(post("s-night", "p-night", "Bash", "tu-night"), at_ns=midnight + 2_000_000_000)
+    spool.add(stop("s-night", "p-night"), at_ns=midnight + 3_000_000_000)
+    spool.add(prompt("s-night", "p-later", "and again next week"), at_ns=midnight + 7 * day_ns)
+    spool.add(stop("s-night", "p-later"), at_ns=midnight + 7 * day_ns + 1_000_000_000)
+    spool.ingest(paths)
+    assert len(list(paths.events.glob("date=*"))) == 3
+    con = lakehouse.connect(paths.home, learning=False)
+    night = trace_timeline("p-night", con)
+    assert [e["event_name"] for e in night] == ["UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop"]
+    assert [e["event_name"] for e in trace_timeline("p-later", con)] == ["UserPromptSubmit", "Stop"]
