@@ -14,6 +14,13 @@ view's query, and of ``hooklake traces --limit 50`` run as a subprocess (end to 
 measured in the same process (a plain group-by over all events in Parquet, and ``python -c pass``)
 is reported next to the figures, because this machine is shared and timings are noisy.
 
+``assemble_trace`` figures: "first lookup" asks for ids never looked up before on the connection
+(nothing about them is in DuckDB's buffers yet; the file's pages may be in the OS cache); the
+same is measured through the rollup's tables (``lookup="tables"``, the path of rollups without
+trace documents) on other ids, as a same-process baseline; "new process" runs each lookup in a
+fresh Python process (connect, then one ``assemble_trace``; only that call is timed), and
+``hooklake trace ID --json`` is timed end to end. Every id is used by one measurement only.
+
 Queries per view: summary views are read whole (``SELECT *``); row-level views are read the way the
 dashboard and the CLI read them: the latest 100 rows, and the rows of one trace.
 
@@ -115,29 +122,37 @@ def measure(home: Path, repeat: int, traces_runs: int) -> dict[str, Any]:
 
     res: dict[str, Any] = {"loadavg_start": loadavg()}
     con = lakehouse.connect(home, learning=False)
-    con.execute("SET memory_limit = '4GB'")  # a shared machine: stay within a fair share
+    con.execute("SET memory_limit = '3GB'")  # a shared machine: stay within a fair share
     con.execute("SET threads = 2")
     res["events"] = con.execute("SELECT count(*) FROM lake_events").fetchone()[0]
     res["traces"] = con.execute("SELECT count(*) FROM rollup.trace_facts").fetchone()[0]
+    from lakehouse.traces import _connection_facts
+
+    res["lookup_path"] = "trace_docs" if _connection_facts(con)[2] is not None else "tables"
     glob = str(home / "lake" / "events" / "**" / "*.parquet")
     res["baseline_groupby_10cols"] = timed(lambda: con.execute(
         f"SELECT event_kind, count(*), avg(duration_ms) FROM read_parquet('{glob}') GROUP BY 1").fetchall(), 5)
-    ids = [r[0] for r in con.execute(
-        "SELECT correlation_id FROM rollup.trace_facts USING SAMPLE 400 ROWS").fetchall()]
-    random.Random(1).shuffle(ids)
-    it = iter(ids * 3)
-    it_pt = iter(ids * 3)
+    sample = [r[0] for r in con.execute(
+        "SELECT correlation_id FROM rollup.trace_facts USING SAMPLE 800 ROWS").fetchall()]
+    random.Random(1).shuffle(sample)
+    # disjoint id sets: no measurement warms the ids of another
+    ids, table_ids, point_ids, process_ids = sample[:200], sample[200:400], sample[400:500], sample[500:]
+    it = iter(ids)
+    # first lookup: every id looked up for the first time on this connection
+    res["assemble_trace"] = timed(lambda: assemble_trace(next(it), con), len(ids))
+    it_tables = iter(table_ids)
+    res["assemble_trace_tables"] = timed(lambda: assemble_trace(next(it_tables), con, lookup="tables"),
+                                         len(table_ids))
+    it_pt = iter(point_ids)
     res["baseline_point_lookup"] = timed(lambda: con.execute(
-        "SELECT * FROM rollup.trace_facts WHERE correlation_id = ?", [next(it_pt)]).fetchall(), 100)
-    # cold-ish: every id looked up for the first time on this connection
-    res["assemble_trace"] = timed(lambda: assemble_trace(next(it), con), min(len(ids), 200))
+        "SELECT * FROM rollup.trace_facts WHERE correlation_id = ?", [next(it_pt)]).fetchall(), len(point_ids))
     warm_ids = ids[:20]
     for cid in warm_ids:
         assemble_trace(cid, con)
     it_warm = iter(warm_ids * 20)
     res["assemble_trace_warm"] = timed(lambda: assemble_trace(next(it_warm), con), 200)
     sub_ids = [r[0] for r in con.execute(
-        "SELECT root_id FROM rollup.trace_facts WHERE depth = 2 USING SAMPLE 50 ROWS").fetchall()]
+        "SELECT DISTINCT root_id FROM rollup.trace_facts WHERE depth = 2 ORDER BY hash(root_id) LIMIT 50").fetchall()]
     it2 = iter(sub_ids * 4)
     if sub_ids:
         res["assemble_trace_nested"] = timed(lambda: assemble_trace(next(it2), con), min(len(sub_ids) * 2, 100))
@@ -169,6 +184,7 @@ def measure(home: Path, repeat: int, traces_runs: int) -> dict[str, Any]:
     res["cli_traces_limit_50"] = timed(run_cli, traces_runs)
     res["cli_help"] = timed(lambda: subprocess.run([*cmd[:-3], "--help"], env=env, capture_output=True, check=True),
                             traces_runs)
+    res.update(measure_new_process(home, process_ids[:2 * traces_runs], cmd))
     res["baseline_python_startup"] = timed(
         lambda: subprocess.run([sys.executable, "-c", "pass"], capture_output=True, check=True), traces_runs)
     res["baseline_import_duckdb"] = timed(
@@ -176,6 +192,49 @@ def measure(home: Path, repeat: int, traces_runs: int) -> dict[str, Any]:
     con.close()
     res["loadavg_end"] = loadavg()
     return res
+
+
+NEW_PROCESS_CODE = """
+import json, sys, time
+import lakehouse
+from lakehouse.traces import assemble_trace
+t = time.perf_counter()
+con = lakehouse.connect(sys.argv[1], learning=False, refresh="never")
+con.execute("SET memory_limit = '3GB'")
+connected = time.perf_counter()
+tree = assemble_trace(sys.argv[2], con)
+done = time.perf_counter()
+assert tree is not None
+print(json.dumps({"connect_ms": (connected - t) * 1000, "assemble_ms": (done - connected) * 1000}))
+"""
+
+
+def measure_new_process(home: Path, ids: list[str], cmd: list[str]) -> dict[str, Any]:
+    """assemble_trace as the first call of a fresh process (a new DuckDB instance: no buffers,
+    no index nodes loaded), and ``hooklake trace ID --json`` end to end."""
+    env = {**os.environ, "HOOKLAKE_HOME": str(home)}
+    connect_ms, assemble_ms, cli_ms = [], [], []
+    half = max(1, len(ids) // 2)
+    for cid in ids[:half]:
+        out = subprocess.run([sys.executable, "-c", NEW_PROCESS_CODE, str(home), cid], env=env, capture_output=True,
+                             text=True, check=True).stdout
+        row = json.loads(out.strip().splitlines()[-1])
+        connect_ms.append(row["connect_ms"])
+        assemble_ms.append(row["assemble_ms"])
+    trace_cmd = [*cmd[:-3], "trace"]
+    for cid in ids[half:]:
+        t = time.perf_counter()
+        subprocess.run([*trace_cmd, cid, "--json"], env=env, capture_output=True, check=True)
+        cli_ms.append((time.perf_counter() - t) * 1000.0)
+
+    def stats(samples: list[float]) -> dict[str, float]:
+        return {"p50_ms": round(statistics.median(samples), 2), "p95_ms": round(pct(samples, 0.95), 2),
+                "n": len(samples)}
+
+    out: dict[str, Any] = {"assemble_trace_new_process": stats(assemble_ms), "connect_new_process": stats(connect_ms)}
+    if cli_ms:
+        out["cli_trace_json"] = stats(cli_ms)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,9 +288,13 @@ def main(argv: list[str] | None = None) -> int:
                 vals.append("-")
         rows.append((label, vals))
 
-    add("assemble_trace", lambda r: r["assemble_trace"])
+    add("assemble_trace (first lookup of each id)", lambda r: r["assemble_trace"])
+    add("assemble_trace (first lookup, rollup tables path)", lambda r: r["assemble_trace_tables"])
+    add("assemble_trace (new process: first call)", lambda r: r["assemble_trace_new_process"])
     add("assemble_trace (warm: ids seen before)", lambda r: r["assemble_trace_warm"])
-    add("assemble_trace (2-deep subagents)", lambda r: r["assemble_trace_nested"])
+    add("assemble_trace (2-deep subagents, each id twice)", lambda r: r["assemble_trace_nested"])
+    add("lakehouse.connect (new process)", lambda r: r["connect_new_process"])
+    add("hooklake trace ID --json (subprocess)", lambda r: r["cli_trace_json"])
     for view in results["sizes"][keys[0]]["views"]:
         add(view, lambda r, v=view: r["views"][v])
     add("hooklake traces --limit 50 (subprocess)", lambda r: r["cli_traces_limit_50"])
@@ -257,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, vals in rows:
         g = ""
         if growth:
-            if label == "assemble_trace":
+            if label.startswith("assemble_trace (first lookup of"):
                 g = f"x{growth['assemble_trace_p95']}"
             elif label.startswith("hooklake traces"):
                 g = f"x{growth['cli_traces_p95']}"
@@ -269,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     for k in keys:
         r = results["sizes"][k]
         print(f"[{int(k):,} events, {r['traces']:,} traces] load average (1/5/15 min) at start "
-              f"{r['loadavg_start']}, at end {r['loadavg_end']}")
+              f"{r['loadavg_start']}, at end {r['loadavg_end']}; trace lookups read {r['lookup_path']}")
         b = r["build"]
         if "rollup_refresh_s" in b:
             print(f"[{int(k):,}] rollup refresh {b['rollup_refresh_s']}s ({b['rollup_mb']} MB)")

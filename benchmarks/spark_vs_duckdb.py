@@ -51,7 +51,8 @@ class Results:
         if out.exists():  # keep the phases of an earlier run of the same lake
             try:
                 old = json.loads(out.read_text())
-                if old.get("events") == data.get("events") and old.get("lake") == data.get("lake"):
+                if (old.get("events_requested") == data.get("events_requested")
+                        and old.get("lake") == data.get("lake")):
                     self.data = {**old, **data, "views": old.get("views", {})}
             except ValueError:
                 pass

@@ -26,7 +26,6 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-st.sidebar.markdown("## hooklake")
 common.wait_for_warm_up("imports")
 with st.spinner("Opening the lake (the first time after an ingest this brings the lakehouse rollup up to date)…"):
     state = common.lake_state()

@@ -102,87 +102,146 @@ def rate_bars(frame: pd.DataFrame, key: str, rate: str, volume: str, title: str,
 _FAILED = "indexof(['error', 'interrupted', 'timeout'], datum.status) >= 0"
 
 
-def _text(value: Any) -> str:
-    """A cell as text; None / NaN / NA become ''."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    return str(value)
+_NOT_SPANS = ["PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch"]
+"""Events the waterfall draws as bars (tool calls), not as hook ticks."""
 
 
-def waterfall(spans: pd.DataFrame, events: pd.DataFrame | None = None) -> alt.Chart | None:
-    """A Gantt of the trace's spans; rows in start order, subagent work indented under its agent.
+def _text_col(values: pd.Series) -> pd.Series:
+    """A column as text; None / NaN / NA become ''."""
+    return values.astype(object).where(values.notna(), "").astype(str)
+
+
+def waterfall(spans: pd.DataFrame, events: pd.DataFrame | None = None) -> dict[str, Any] | None:
+    """A Gantt of the trace's spans as a Vega-Lite spec (for ``st.vega_lite_chart``); rows in
+    start order, subagent work indented under its agent. None when there is nothing to draw.
 
     Hook events without a duration (prompt, stop, subagent start/stop, notifications) are drawn as
     ticks on a top row so the whole life of the trace is visible.
+
+    A plain spec rather than an Altair chart: opening a trace is interactive, and building and
+    validating the Altair objects cost more than assembling the trace (tens of milliseconds per
+    chart). The columns are computed vectorised, so a trace with thousands of spans stays quick.
     """
-    if spans.empty and (events is None or events.empty):
+    has_events = events is not None and not events.empty
+    if spans.empty and not has_events:
         return None
-    starts = [pd.to_datetime(spans["started_at"], utc=True).min()] if not spans.empty else []
-    if events is not None and not events.empty:
-        starts.append(pd.to_datetime(events["event_time"], utc=True).min())
-    origin = min(s for s in starts if pd.notna(s))
-    rows = []
-    for i, span in enumerate(spans.itertuples(index=False)):
-        start = pd.to_datetime(span.started_at, utc=True)
-        end = pd.to_datetime(span.ended_at, utc=True)
-        if pd.isna(start):
-            continue
-        start_ms = (start - origin).total_seconds() * 1000
-        duration = None if span.duration_ms is None or pd.isna(span.duration_ms) else float(span.duration_ms)
-        if duration is None:
-            duration = max(0.0, (end - start).total_seconds() * 1000) if pd.notna(end) else 0.0
-        indent = "· " * int(getattr(span, "depth", 0) or 0)
-        label = _text(span.label) or "?"
-        rows.append({
-            "row": f"{i + 1:>3} {indent}{label}",
+    starts = pd.to_datetime(spans["started_at"], utc=True) if not spans.empty else pd.Series(dtype="datetime64[ns, UTC]")
+    event_times = pd.to_datetime(events["event_time"], utc=True) if has_events else None
+    candidates = [t for t in (starts.min() if not starts.empty else None,
+                              event_times.min() if event_times is not None else None) if t is not None and pd.notna(t)]
+    if not candidates:
+        return None
+    origin = min(candidates)
+    frame = pd.DataFrame()
+    if not spans.empty:
+        keep = starts.notna()
+        s = spans[keep.to_numpy()].reset_index(drop=True)
+        start = starts[keep].reset_index(drop=True)
+        end = pd.to_datetime(s["ended_at"], utc=True)
+        start_ms = (start - origin).dt.total_seconds() * 1000
+        duration = pd.to_numeric(s["duration_ms"], errors="coerce").astype(float)
+        measured = ((end - start).dt.total_seconds() * 1000).clip(lower=0)
+        duration = duration.fillna(measured).fillna(0.0)
+        depth = pd.to_numeric(s.get("depth", 0), errors="coerce").fillna(0).astype(int)
+        label = _text_col(s["label"]).replace("", "?")
+        frame = pd.DataFrame({
+            "row": [f"{i + 1:>3} {'· ' * d}{text}" for i, (d, text) in enumerate(zip(depth, label))],
             "start_ms": start_ms,
-            "end_ms": start_ms + max(float(duration), 1.0),
-            "duration_ms": float(duration),
-            "category": _text(span.category) or "tool",
-            "status": _text(span.status) or "in_progress",
+            "end_ms": start_ms + duration.clip(lower=1.0),
+            "duration_ms": duration,
+            "category": _text_col(s["category"]).replace("", "tool"),
+            "status": _text_col(s["status"]).replace("", "in_progress"),
             "label": label,
-            "error": _text(span.error_message)[:300],
+            "error": _text_col(s["error_message"]).str.slice(0, 300),
         })
-    frame = pd.DataFrame(rows)
-    if not frame.empty:  # keep millisecond spans visible next to minute-long ones
-        visible = max(1.0, (frame["end_ms"].max() - frame["start_ms"].min()) * 0.004)
-        shortest = frame["start_ms"] + visible
-        frame["end_ms"] = frame["end_ms"].where(frame["end_ms"] >= shortest, shortest)
-    layers = []
+        if not frame.empty:  # keep millisecond spans visible next to minute-long ones
+            visible = max(1.0, (frame["end_ms"].max() - frame["start_ms"].min()) * 0.004)
+            shortest = frame["start_ms"] + visible
+            frame["end_ms"] = frame["end_ms"].where(frame["end_ms"] >= shortest, shortest)
     order = list(frame["row"]) if not frame.empty else []
-    if events is not None and not events.empty:
-        marks = events[~events["event_name"].isin(["PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch"])]
-        if not marks.empty:
-            ev = pd.DataFrame({
+    layers: list[dict[str, Any]] = []
+    datasets: dict[str, pd.DataFrame] = {}
+    if has_events:
+        marks = ~events["event_name"].isin(_NOT_SPANS).to_numpy()
+        if marks.any():
+            ticks = pd.DataFrame({
                 "row": "hook events",
-                "at_ms": [(pd.to_datetime(t, utc=True) - origin).total_seconds() * 1000 for t in marks["event_time"]],
-                "event": marks["event_name"].astype(str).tolist(),
-                "agent": marks["agent_type"].fillna("").astype(str).tolist(),
+                "at_ms": ((event_times[marks] - origin).dt.total_seconds() * 1000).to_numpy(),
+                "event": _text_col(events["event_name"][marks]).to_numpy(),
+                "agent": _text_col(events["agent_type"][marks]).to_numpy(),
             })
             order = ["hook events", *order]
-            layers.append(
-                alt.Chart(ev).mark_tick(thickness=2, size=16, color="#8D99AE").encode(
-                    y=alt.Y("row:N", sort=order, title=None),
-                    x=alt.X("at_ms:Q"),
-                    tooltip=["event:N", "agent:N", alt.Tooltip("at_ms:Q", title="at (ms)", format=",.0f")],
-                )
-            )
+            datasets["hook_events"] = ticks
+            layers.append({
+                "data": {"name": "hook_events"},
+                "mark": {"type": "tick", "color": "#8D99AE", "size": 16, "thickness": 2},
+                "encoding": {
+                    "y": {"field": "row", "type": "nominal", "sort": order, "title": None},
+                    "x": {"field": "at_ms", "type": "quantitative"},
+                    "tooltip": [{"field": "event", "type": "nominal"}, {"field": "agent", "type": "nominal"},
+                                {"field": "at_ms", "type": "quantitative", "title": "at (ms)", "format": ",.0f"}],
+                },
+            })
     if not frame.empty:
-        layers.append(
-            alt.Chart(frame).mark_bar(cornerRadius=2, height=alt.RelativeBandSize(0.7)).encode(
-                y=alt.Y("row:N", sort=order, title=None, axis=alt.Axis(labelLimit=320, labelFontSize=11)),
-                x=alt.X("start_ms:Q", title="milliseconds since the prompt"),
-                x2="end_ms:Q",
-                color=alt.Color("category:N", scale=alt.Scale(domain=list(CATEGORY_COLORS), range=list(CATEGORY_COLORS.values())),
-                                legend=alt.Legend(orient="top", title=None, symbolStrokeWidth=0)),
-                stroke=alt.condition(_FAILED, alt.value("#E4572E"), alt.value(None)),
-                strokeWidth=alt.condition(_FAILED, alt.value(2.5), alt.value(0)),
-                tooltip=["label:N", "category:N", "status:N", alt.Tooltip("duration_ms:Q", format=",.0f"),
-                         alt.Tooltip("start_ms:Q", title="starts at (ms)", format=",.0f"), "error:N"],
-            )
-        )
-    height = max(120, 22 * (len(order) + 1))
-    return alt.layer(*layers).properties(height=height)
+        datasets["spans"] = frame
+        layers.append({
+            "data": {"name": "spans"},
+            "mark": {"type": "bar", "cornerRadius": 2, "height": {"band": 0.7}},
+            "encoding": {
+                "y": {"field": "row", "type": "nominal", "sort": order, "title": None,
+                      "axis": {"labelLimit": 320, "labelFontSize": 11}},
+                "x": {"field": "start_ms", "type": "quantitative", "title": "milliseconds since the prompt"},
+                "x2": {"field": "end_ms"},
+                "color": {"field": "category", "type": "nominal",
+                          "scale": {"domain": list(CATEGORY_COLORS), "range": list(CATEGORY_COLORS.values())},
+                          "legend": {"orient": "top", "title": None, "symbolStrokeWidth": 0}},
+                "stroke": {"condition": {"test": _FAILED, "value": "#E4572E"}, "value": None},
+                "strokeWidth": {"condition": {"test": _FAILED, "value": 2.5}, "value": 0},
+                "tooltip": [{"field": "label", "type": "nominal"}, {"field": "category", "type": "nominal"},
+                            {"field": "status", "type": "nominal"},
+                            {"field": "duration_ms", "type": "quantitative", "format": ",.0f"},
+                            {"field": "start_ms", "type": "quantitative", "title": "starts at (ms)", "format": ",.0f"},
+                            {"field": "error", "type": "nominal"}],
+            },
+        })
+    if not layers:
+        return None
+    return {"datasets": datasets, "layer": layers, "height": max(120, 22 * (len(order) + 1))}
+
+
+def trace_scatter(traces: pd.DataFrame) -> dict[str, Any] | None:
+    """The listed traces as dots: when they started, how long they took (log scale), their status.
+
+    A plain Vega-Lite spec (see :func:`waterfall`). None without a trace that has both times.
+    """
+    if traces.empty or "started_at" not in traces or "duration_ms" not in traces:
+        return None
+    data = pd.DataFrame({
+        "started_at": pd.to_datetime(traces["started_at"], utc=True),
+        "seconds": pd.to_numeric(traces["duration_ms"], errors="coerce") / 1000.0,
+        "status": _text_col(traces["status"]).replace("", "in_progress") if "status" in traces else "ok",
+        "prompt": _text_col(traces["prompt_text"]).str.slice(0, 120) if "prompt_text" in traces else "",
+    })
+    data = data[data["started_at"].notna() & (data["seconds"] > 0)]
+    if data.empty:
+        return None
+    statuses = sorted(set(data["status"]))
+    return {
+        "datasets": {"traces": data},
+        "data": {"name": "traces"},
+        "height": 150,
+        "mark": {"type": "circle", "size": 28, "opacity": 0.75},
+        "encoding": {
+            "x": {"field": "started_at", "type": "temporal", "title": None},
+            "y": {"field": "seconds", "type": "quantitative", "title": "seconds (log)", "scale": {"type": "log"}},
+            "color": {"field": "status", "type": "nominal",
+                      "scale": {"domain": statuses, "range": [STATUS_COLORS.get(x, "#8D99AE") for x in statuses]},
+                      "legend": {"orient": "right", "title": None}},
+            "tooltip": [{"field": "started_at", "type": "temporal", "format": "%Y-%m-%d %H:%M:%S"},
+                        {"field": "seconds", "type": "quantitative", "format": ",.1f"},
+                        {"field": "status", "type": "nominal"}, {"field": "prompt", "type": "nominal"}],
+        },
+    }
 
 
 def pattern_map(points: pd.DataFrame, color: str) -> alt.Chart:

@@ -99,6 +99,11 @@ def streamlit_command(host: str, port: int) -> list[str]:
         "--server.runOnSave", "false",
         "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
+        # Streamlit collects all garbage (gc.collect(2)) after every script and fragment run by
+        # default; with the embedding model and the query caches in memory that pause holds the
+        # interpreter for 100-300 ms per click, before the answer reaches the browser. Python's own
+        # generational collection still runs, over a heap the warm-up has frozen (dashboard.serve).
+        "--runner.postScriptGC", "false",
     ]
 
 

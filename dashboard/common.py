@@ -147,7 +147,38 @@ def _connection(key: str) -> Any:
     """
     import lakehouse
 
-    return lakehouse.connect(read_only=True)
+    con = lakehouse.connect(read_only=True)
+    bound_memory(con)
+    return con
+
+
+MEMORY_LIMIT_ENV = "HOOKLAKE_DASHBOARD_MEMORY_LIMIT"
+"""DuckDB ``memory_limit`` of the workbench's connection (e.g. ``2GB``); default :func:`memory_limit`."""
+
+
+def memory_limit() -> str:
+    """The workbench's DuckDB memory limit: ``$HOOKLAKE_DASHBOARD_MEMORY_LIMIT``, else an eighth of
+    the machine's memory between 1 and 3 GB. The pages read the rollup's small tables and one
+    trace's partitions at a time; a bound keeps a long-running server from growing into the memory
+    that ingest and learn jobs on the same machine need (what does not fit spills to a temp folder)."""
+    configured = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if configured:
+        return configured
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        total = 8 << 30
+    return f"{max(1 << 30, min(3 << 30, total // 8)) >> 20}MB"
+
+
+def bound_memory(con: Any) -> None:
+    """Apply :func:`memory_limit` and a private spill folder to ``con``."""
+    import tempfile
+
+    spill = Path(tempfile.gettempdir()) / f"hooklake-dashboard-{os.getpid()}.spill"
+    limit = memory_limit().replace("'", "")
+    con.execute(f"SET memory_limit = '{limit}'")
+    con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
 
 
 class LakehouseMissing(RuntimeError):
@@ -254,7 +285,8 @@ def ago(when: datetime | None) -> str:
 def sidebar(state: LakeState) -> Filters:
     """Render the filters and the freshness indicator; return the current filters."""
     sb = st.sidebar
-    sb.markdown("### Filters")
+    # Few elements: the browser draws each one, and this sidebar is on every page's first paint.
+    sb.markdown("## hooklake\n### Filters")
     options: dict[str, list[str]] = {"project": [], "session": [], "agent": []}
     if state.events:
         try:
@@ -293,9 +325,9 @@ def sidebar(state: LakeState) -> Filters:
     )
     sb.divider()
     ingested = last_ingested_at()
-    sb.caption(f"**Last ingested:** {ago(ingested)}" + (f" ({ingested:%Y-%m-%d %H:%M} UTC)" if ingested else ""))
-    sb.caption(f"**Events:** {state.events:,} · **newest:** {ago(state.last_event_at)}")
-    sb.caption(f"Lake: `{paths().lake}`")
+    sb.caption(f"**Last ingested:** {ago(ingested)}" + (f" ({ingested:%Y-%m-%d %H:%M} UTC)" if ingested else "")
+               + f"  \n**Events:** {state.events:,} · **newest:** {ago(state.last_event_at)}"
+               + f"  \nLake: `{paths().lake}`")
     if sb.button("Refresh", help="Re-read the lake now (queries are cached until the lake changes)."):
         st.cache_data.clear()
         st.cache_resource.clear()

@@ -32,6 +32,7 @@ WARM_DONE = "hooklake dashboard: warm-up done"
 #: Imported by the warm-up before any page runs (see dashboard.common.wait_for_warm_up): what the
 #: Overview and the other lake pages use. No torch, sentence-transformers or scikit-learn here.
 PRELOAD = ("numpy", "pandas", "pyarrow", "duckdb", "altair", "dashboard.charts", "dashboard.similar",
+           "dashboard.tracedata",
            "lakehouse.connect", "lakehouse.queries", "lakehouse.traces")
 #: Imported after the Overview's caches are filled, with the pattern router (the Patterns page
 #: waits for these): the learning side and the libraries that probe each other in sys.modules.
@@ -75,6 +76,17 @@ def overview_queries(state, filters) -> list[tuple[str, object]]:
             ("hook_stats", recent), ("tool_stats", recent), ("endpoint_stats", recent)]
 
 
+def _first_element_checks() -> None:
+    """Streamlit checks once per process, on the first element a page draws, whether it runs in a
+    REPL, by walking the whole call stack with source lookups (about 0.1 s). Pay it here, not in
+    the first visitor's page run."""
+    from streamlit import delta_generator
+
+    check = getattr(delta_generator, "_maybe_print_use_warning", None)
+    if callable(check):
+        check()
+
+
 def warm_up(patterns: bool = True) -> dict[str, float]:
     """Fill the Overview's, the Traces list's and the pattern search's caches; returns seconds per step."""
     # Running outside a page, Streamlit warns once per cached call that there is no script context.
@@ -98,6 +110,7 @@ def warm_up(patterns: bool = True) -> dict[str, float]:
 
     try:
         step("imports", lambda: _import_all(PRELOAD))
+        step("streamlit", _first_element_checks)
     finally:
         if "imports" in common.WARM_UP:
             common.WARM_UP["imports"].set()
@@ -126,6 +139,16 @@ def warm_up(patterns: bool = True) -> dict[str, float]:
     return steps
 
 
+def freeze_heap() -> None:
+    """Move what the warm-up loaded (libraries, the embedding model, the lake connection, cached
+    results) out of the garbage collector's sight: it lives as long as the server, and a full
+    collection would otherwise walk those millions of objects again and again while a visitor waits."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _warm_up_thread() -> None:
     from dashboard import common
 
@@ -135,6 +158,7 @@ def _warm_up_thread() -> None:
             _say("hooklake dashboard: warm-up skipped (the Streamlit runtime did not start)")
             return
         steps = warm_up()
+        freeze_heap()
         detail = ", ".join(f"{k} {v:.2f}s" for k, v in steps.items())
         _say(f"{WARM_DONE} in {time.perf_counter() - started:.1f} s ({detail})")
     finally:

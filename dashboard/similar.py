@@ -36,6 +36,10 @@ to hundreds of milliseconds per query (measured: ~40 ms with one thread vs 0.4-1
 loaded 2-core machine)."""
 
 
+_LOADED: set[str] = set()
+"""Index versions whose router this process has loaded (see :func:`router_ready`)."""
+
+
 @st.cache_resource(max_entries=1, show_spinner=False)
 def _router(version: str) -> Any:
     from learning.router import Router
@@ -46,7 +50,16 @@ def _router(version: str) -> Any:
         torch.set_num_threads(QUERY_THREADS)
     except ImportError:
         pass
-    return Router.load(paths=common.paths())
+    loaded = Router.load(paths=common.paths())
+    _LOADED.add(version)
+    return loaded
+
+
+def router_ready() -> bool:
+    """True when the router of the current index is loaded: a search then costs one embedding,
+    and the page needs no spinner for it."""
+    version = index_version()
+    return version is not None and version in _LOADED
 
 
 def router() -> Any:

@@ -87,6 +87,10 @@ class LearningSettings:
     """IVF lists searched per query (recall/latency trade-off)."""
     keep_versions: int = 5
     """Published index versions kept on disk (the current one is always kept)."""
+    query_precision: str = "auto"
+    """Precision of request embeddings in ``hooklake serve``: fp32, bf16, int8 or auto (bf16 where
+    the CPU runs it natively, faster and within cosine 0.999 of fp32; else fp32). Pattern
+    vectors are always fp32. int8 is fastest but changes a few percent of route decisions."""
     intents: tuple = ()
     """Extra or replacing intents: [[learning.intents]] name, description, keywords, examples."""
 

@@ -5,7 +5,8 @@ native scanner (:mod:`ingest.native`, C compiled on first use; the payload is sl
 spool bytes and written with pyarrow) or, without a C compiler, by the DuckDB path
 (:mod:`ingest.vectorized`); either way the exact Python path (:mod:`ingest.normalize`) takes the
 few lines that need it (possible secrets, anything unusual). The batch is then de-duplicated by
-event id, given correlation ids in session order (DuckDB, over narrow columns), written as zstd
+event id, given correlation ids in session order (numpy on the native path, DuckDB on the other
+one, the same rules), written as zstd
 Parquet per event date (``<lake>/events/date=YYYY-MM-DD/part-<host>-<batch>[-<n>].parquet``; a
 large date is split into files written in parallel) and committed in the checkpoint; the commit
 protocol is described in :mod:`ingest.state`. Rejected lines go to
@@ -15,6 +16,7 @@ number and raw bytes, as part of the same batch.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -45,6 +47,10 @@ NATIVE_MAX_CHUNK = (1 << 31) - (1 << 20)
 NATIVE_WRITERS = 2
 """A large partition is written as this many Parquet files, in parallel threads."""
 NATIVE_SPLIT_ROWS = 20_000
+NATIVE_PIECES = 4
+"""A large chunk is scanned in this many pieces (see ``_batch_native``)..."""
+NATIVE_PIECE_MIN_BYTES = 8 << 20
+"""...each of at least this many bytes."""
 PARQUET_ROW_GROUP = 122_880
 """Rows per row group (DuckDB's default, so files from both paths read alike)."""
 
@@ -125,7 +131,15 @@ def run_ingest(paths: Paths | None = None, progress: bool = False, *, wait_s: fl
     with IngestLock(paths.state, lock_wait):
         job = _IngestJob(paths, settings, redactor, report)
         job.recover()
-        job.run(progress)
+        # The batches create few Python objects that could form cycles, but a full collection
+        # walks every object of the process (the imported libraries): pause it meanwhile.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            job.run(progress)
+        finally:
+            if collecting:
+                gc.enable()
         report.phase_s = {k: round(v, 3) for k, v in job.timings.items()}
         report.phase_cpu_s = {k: round(v, 3) for k, v in job.cpu_timings.items()}
     from ingest.upload import publish_after_ingest  # a team lake (s3://...): publish the new files
@@ -213,7 +227,9 @@ class _IngestJob:
         touched: set[str] = set()
         try:
             while True:
-                chunks = read_batch(files, max(int(self.settings.ingest.batch_bytes), 1))
+                scanner = self._native_scanner()
+                chunks = read_batch(files, max(int(self.settings.ingest.batch_bytes), 1),
+                                    scanner.count_lines if scanner is not None else None)
                 if not chunks:
                     break
                 for chunk in chunks:
@@ -288,15 +304,15 @@ class _IngestJob:
     def _batch_native(self, scanner: Any, chunks: list[Chunk], files: list[SpoolFile], checkpoint: Checkpoint,
                       history: Any) -> tuple[Checkpoint, Any]:
         """The C scanner fills the columns of every ordinary line; the lines it leaves (invalid,
-        unusual, possibly secret) take the exact path; DuckDB computes only the narrow session-
-        ordered keys; pyarrow writes the Parquet files, the payload sliced from the spool bytes."""
-        import numpy as np
-        import pyarrow as pa
+        unusual, possibly secret) take the exact path; numpy computes duplicates and the session-
+        ordered keys (:mod:`ingest.native.keys`); pyarrow writes the Parquet files, the payload
+        sliced from the spool bytes."""
+        from concurrent.futures import ThreadPoolExecutor
 
-        from ingest import vectorized
+        import numpy as np
+
         from ingest.native.rows import RowStore
 
-        con = self._connection()
         self._lap("read")
         batch_id = uuid.uuid4().hex
         store = RowStore(scanner.kinds, scanner.lib)
@@ -304,35 +320,55 @@ class _IngestJob:
         quarantine: list[dict[str, Any]] = []
         blank = 0
         n = 0
+        # A chunk is scanned in pieces, one ahead: the exact path (Python, one core) handles the
+        # lines the scanner left in piece k while the C code scans piece k + 1 on the other core.
+        pieces = []
         for chunk in chunks:
-            offsets = scanner.line_offsets(chunk.data)
-            result = scanner.scan(chunk.data, offsets)
-            store.add_scan(result)
-            self._lap("native_scan")
-            for li in np.flatnonzero(result.slow).tolist():
-                blank += self._exact_line(chunk, offsets, li, n + li, batch_id, slow_rows, quarantine)
-            n += result.n
-            self._lap("python_path")
-        store.finish_scans()
+            offsets = scanner.line_offsets(chunk.data, chunk.line_count)
+            count = len(offsets) - 1
+            parts = max(1, min(NATIVE_PIECES, len(chunk.data) // NATIVE_PIECE_MIN_BYTES))
+            bounds = sorted({0, count, *(int(np.searchsorted(offsets, len(chunk.data) * k // parts))
+                                         for k in range(1, parts))})
+            pieces += [(chunk, offsets, a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        from ingest.native import ScanArrays
+
+        arrays = ScanArrays.allocate(sum(b - a for _c, _o, a, b in pieces))
+        first_row = np.cumsum([0] + [b - a for _c, _o, a, b in pieces]).tolist()
+        ahead = ThreadPoolExecutor(1) if len(pieces) > 1 else None
+        try:
+            def scan(i: int) -> Any:
+                chunk, offsets, a, b = pieces[i]
+                return scanner.scan(chunk.data, offsets[a:b + 1], arrays, first_row[i])
+
+            pending = ahead.submit(scan, 0) if ahead is not None else None
+            for i, (chunk, offsets, a, _b) in enumerate(pieces):
+                result = pending.result() if pending is not None else scan(i)
+                pending = ahead.submit(scan, i + 1) if ahead is not None and i + 1 < len(pieces) else None
+                store.add_scan(result)
+                self._lap("native_scan")
+                for li in np.flatnonzero(result.slow).tolist():
+                    blank += self._exact_line(chunk, offsets, a + li, n + li, batch_id, slow_rows, quarantine)
+                n += result.n
+                self._lap("python_path")
+        finally:
+            if ahead is not None:
+                ahead.shutdown()
+        store.finish_scans(arrays)
         store.set_rows(slow_rows)
         del slow_rows
 
-        present = None if store.present.all() else np.flatnonzero(store.present)
-        narrow = pa.table({name: store.arrow(name, present) for name in vectorized.KEY_INPUT})
-        n_pre = store.n if present is None else len(present)
-        con.register("pre", narrow)
-        con.register("history", pa.table({"h": pa.array(history, type=pa.uint64())}))
-        con.register("sessions", _sessions_table(checkpoint.sessions))
-        con.execute(vectorized.keys_sql())
-        con.unregister("pre")
-        del narrow
-        date_rows = dict(con.execute("SELECT date, count(*) FROM keys GROUP BY date").fetchall())
-        split = {d: (NATIVE_WRITERS if c >= NATIVE_SPLIT_ROWS else 1) for d, c in date_rows.items()}
+        self._lap("python_path")
+        from ingest.native.keys import compute_keys
+
+        keys = compute_keys(store, history, checkpoint.sessions, _sdk_kinds())
+        n_pre = int(np.count_nonzero(store.present))
+        split = {d: (NATIVE_WRITERS if c >= NATIVE_SPLIT_ROWS else 1) for d, c in keys.date_rows.items()}
+        self._lap("keys")
 
         def write(entries: list[tuple[str, int, Path]]) -> None:
-            _write_native(con, store, batch_id, entries)
+            _write_native(keys, store, batch_id, entries)
 
-        return self._finish_batch(con, batch_id, n - blank, n_pre, quarantine, files, checkpoint, history,
+        return self._finish_batch(keys, batch_id, n - blank, n_pre, quarantine, files, checkpoint, history,
                                   write, split)
 
     def _batch_sql(self, chunks: list[Chunk], files: list[SpoolFile], checkpoint: Checkpoint,
@@ -401,8 +437,13 @@ class _IngestJob:
         con.register("sessions", _sessions_table(checkpoint.sessions))
         con.execute(vectorized.keys_sql())
         n_pre = con.execute("SELECT count(*) FROM pre").fetchone()[0]
-        result = self._finish_batch(con, batch_id, n - blank, n_pre, quarantine, files, checkpoint, history,
+        keys = _sql_keys(con)
+        con.unregister("history")
+        con.unregister("sessions")
+        self._lap("sql_finalize")
+        result = self._finish_batch(keys, batch_id, n - blank, n_pre, quarantine, files, checkpoint, history,
                                     lambda entries: self._copy_parquet(con, batch_id, entries), {})
+        con.execute("DROP TABLE IF EXISTS keys")
         con.execute("DROP TABLE IF EXISTS pre")
         return result
 
@@ -428,32 +469,20 @@ class _IngestJob:
                 f"could not normalise: {type(exc).__name__}: {exc}", chunk, li, int(offs[li]), raw, batch_id))
         return 0
 
-    def _finish_batch(self, con: Any, batch_id: str, events_read: int, n_pre: int,
+    def _finish_batch(self, keys: Any, batch_id: str, events_read: int, n_pre: int,
                       quarantine: list[dict[str, Any]], files: list[SpoolFile], checkpoint: Checkpoint,
                       history: Any, write_parquet: Any, parts: dict[str, int]) -> tuple[Checkpoint, Any]:
-        """With ``keys`` computed: statistics, the next checkpoint, the commit of the batch."""
+        """With the batch's keys (:class:`ingest.native.keys.BatchKeys`): statistics, the next
+        checkpoint, the commit of the batch."""
         import numpy as np
 
-        stats = con.execute(
-            "SELECT count(*), coalesce(sum(redactions), 0), count_if(redactions > 0), "
-            "count_if(session_id IS NULL AND event_kind NOT IN ("
-            + ", ".join(f"'{k}'" for k in sorted(_sdk_kinds())) + ")) FROM keys"
-        ).fetchone()
-        written, redacted, redacted_events, missing_session = (int(x or 0) for x in stats)
-        for event, name, count in con.execute(
-            "SELECT event_name, f, count(*) FROM (SELECT event_name, unnest(bad_fields) AS f FROM keys) GROUP BY ALL"
-        ).fetchall():
+        written, redacted, redacted_events = keys.written, keys.redacted, keys.redacted_events
+        for event, name, count in keys.bad_fields:
             key = (event, name)
             self._bad_field_counts[key] = self._bad_field_counts.get(key, 0) + int(count)
-        dates = [d for (d,) in con.execute("SELECT DISTINCT date FROM keys ORDER BY date").fetchall()]
-        new_hashes = con.execute("SELECT id_hash FROM keys ORDER BY seq").fetchnumpy()["id_hash"]
-        session_updates = con.execute(
-            "SELECT session_id, max(ordinal), arg_max(prompt_trace, seq) FILTER (WHERE prompt_trace IS NOT NULL), "
-            "max(captured_us) FROM keys WHERE session_id IS NOT NULL GROUP BY session_id"
-        ).fetchall()
-        con.unregister("history")
-        con.unregister("sessions")
-        self._lap("sql_finalize")
+        dates = keys.dates
+        new_hashes = keys.new_hashes
+        session_updates = keys.session_updates
 
         # --- next checkpoint ---
         sessions = dict(checkpoint.sessions)
@@ -487,8 +516,7 @@ class _IngestJob:
         self.report.duplicates += int(n_pre) - written
         self.report.redacted += redacted
         self.report.redacted_events += redacted_events
-        self._missing_session += missing_session
-        con.execute("DROP TABLE IF EXISTS keys")
+        self._missing_session += keys.missing_session
         return next_cp, merged
 
     def _copy_parquet(self, con: Any, batch_id: str, entries: list[tuple[str, int, Path]]) -> None:
@@ -830,33 +858,55 @@ _DICTIONARY_COLUMNS = (
 )
 
 
-def _write_native(con: Any, store: Any, batch_id: str, entries: list[tuple[str, int, Path]]) -> None:
-    """Write the kept rows of ``store`` (joined with ``keys``) as the Parquet files of ``entries``;
-    the parts of a split partition are written by parallel threads."""
+def _sql_keys(con: Any) -> Any:
+    """The :class:`ingest.native.keys.BatchKeys` summary of the DuckDB path's ``keys`` table."""
+    from ingest.native.keys import BatchKeys
+
+    stats = con.execute(
+        "SELECT count(*), coalesce(sum(redactions), 0), count_if(redactions > 0), "
+        "count_if(session_id IS NULL AND event_kind NOT IN ("
+        + ", ".join(f"'{k}'" for k in sorted(_sdk_kinds())) + ")) FROM keys"
+    ).fetchone()
+    written, redacted, redacted_events, missing_session = (int(x or 0) for x in stats)
+    bad_fields = [(event, name, int(count)) for event, name, count in con.execute(
+        "SELECT event_name, f, count(*) FROM (SELECT event_name, unnest(bad_fields) AS f FROM keys) GROUP BY ALL"
+    ).fetchall()]
+    date_rows = {d: int(c) for d, c in con.execute("SELECT date, count(*) FROM keys GROUP BY date ORDER BY date")
+                 .fetchall()}
+    new_hashes = con.execute("SELECT id_hash FROM keys ORDER BY seq").fetchnumpy()["id_hash"]
+    session_updates = con.execute(
+        "SELECT session_id, max(ordinal), arg_max(prompt_trace, seq) FILTER (WHERE prompt_trace IS NOT NULL), "
+        "max(captured_us) FROM keys WHERE session_id IS NOT NULL GROUP BY session_id"
+    ).fetchall()
+    return BatchKeys(written=written, redacted=redacted, redacted_events=redacted_events,
+                     missing_session=missing_session, bad_fields=bad_fields, dates=list(date_rows),
+                     date_rows=date_rows, new_hashes=new_hashes, session_updates=session_updates)
+
+
+def _write_native(keys: Any, store: Any, batch_id: str, entries: list[tuple[str, int, Path]]) -> None:
+    """Write the kept rows of ``store`` (with their ``keys``) as the Parquet files of
+    ``entries``; the parts of a split partition are written by parallel threads."""
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from ingest import schema
 
-    kept = con.sql("SELECT seq, correlation_id, root_id, date FROM keys ORDER BY seq").to_arrow_table()
-    rows = kept.column("seq").to_numpy()
+    rows = keys.seq
     jobs: list[tuple[Any, Path]] = []
     for date in sorted({e[0] for e in entries}):
-        selected = np.flatnonzero(pc.equal(kept.column("date"), date).to_numpy(zero_copy_only=False))
+        selected = np.flatnonzero(keys.date_index == keys.dates.index(date))
         targets = sorted((e for e in entries if e[0] == date), key=lambda e: e[1])
         bounds = np.linspace(0, len(selected), len(targets) + 1).astype(np.int64)
         for (_date, _part, tmp), a, b in zip(targets, bounds[:-1], bounds[1:]):
             jobs.append((selected[a:b], tmp))
-    arrow_schema = schema.arrow_schema()
-    names = arrow_schema.names
+    names = list(schema.COLUMN_NAMES)
 
     def one(job: tuple[Any, Path]) -> None:
         selected, tmp = job
-        keys = kept.take(pa.array(selected, type=pa.int64()))
+        contiguous = len(selected) and int(selected[-1]) - int(selected[0]) + 1 == len(selected)
         picked = rows[selected]
         m = len(selected)
         arrays = []
@@ -870,14 +920,26 @@ def _write_native(con: Any, store: Any, batch_id: str, entries: list[tuple[str, 
             elif name == "ingest_id":
                 arrays.append(pa.repeat(pa.scalar(batch_id, pa.string()), m))
             elif name in ("correlation_id", "root_id"):
-                arrays.append(keys.column(name).cast(typ))
+                column = getattr(keys, name)
+                column = column.slice(int(selected[0]), m) if contiguous else column.take(pa.array(selected))
+                arrays.append(column.cast(typ))
+            elif name == "event_kind":
+                arrays.append(store.arrow(name, picked))
+            elif typ == pa.string():
+                arrays.append(store.string_view(name, picked))
             else:
                 arrays.append(store.arrow(name, picked).cast(typ))
-        table = pa.Table.from_arrays(arrays, schema=arrow_schema)
-        pq.write_table(
-            table, str(tmp), row_group_size=PARQUET_ROW_GROUP, compression="zstd", compression_level=1,
-            use_dictionary=list(_DICTIONARY_COLUMNS), write_statistics=[c for c in names if c != "payload"],
-        )
+        table = pa.Table.from_arrays(arrays, names=names)
+        # Text columns go in as string views over the spool bytes: the writer reads them in
+        # place. The file's schema is then the Parquet one (as in the DuckDB path's files): no
+        # stored Arrow schema, which would name the view type, plus the schema version.
+        with pq.ParquetWriter(
+            str(tmp), table.schema, compression="zstd", compression_level=1, use_dictionary=list(_DICTIONARY_COLUMNS),
+            write_statistics=[c for c in names if c != "payload"], store_schema=False,
+        ) as writer:
+            writer.write_table(table, row_group_size=PARQUET_ROW_GROUP)
+            writer.add_key_value_metadata({"hooklake_schema_version": str(schema.SCHEMA_VERSION)})
+        _fsync_file(tmp)  # here, in parallel with the other parts (the commit's own fsync is then quick)
 
     if len(jobs) > 1:
         with ThreadPoolExecutor(min(len(jobs), NATIVE_WRITERS)) as pool:

@@ -13,6 +13,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hooks import envelope as env_format
 
@@ -90,8 +91,9 @@ def plan_files(spool_dir: Path, committed: dict[str, dict[str, int]], retire_aft
     return files
 
 
-def read_batch(files: list[SpoolFile], budget: int) -> list[Chunk]:
-    """Read up to ``budget`` bytes of complete lines, advancing each file's ``offset``.
+def read_batch(files: list[SpoolFile], budget: int, count_lines: Any = None) -> list[Chunk]:
+    """Read up to ``budget`` bytes of complete lines, advancing each file's ``offset``;
+    ``count_lines(data)`` (default ``data.count(b"\\n")``) counts the newlines of a chunk.
 
     A single line longer than the budget is still read whole (a batch always makes progress).
     """
@@ -136,7 +138,7 @@ def read_batch(files: list[SpoolFile], budget: int) -> list[Chunk]:
                 end = spool.offset + cut
         if not body:
             continue
-        count = body.count(b"\n")
+        count = count_lines(body) if count_lines is not None else body.count(b"\n")
         chunks.append(Chunk(spool, spool.offset, spool.lines, body, end, count))
         left -= len(body)
         spool.offset = end

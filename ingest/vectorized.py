@@ -2,7 +2,8 @@
 
 Ingest uses it when the native scanner (:mod:`ingest.native`) is not available (no C compiler,
 ``HOOKLAKE_INGEST_NATIVE=0``) or cannot apply the configuration (extra redaction patterns);
-:func:`keys_sql` (correlation ids in session order, duplicates) serves both paths.
+:func:`keys_sql` (correlation ids in session order, duplicates) is this path's key step; the
+native path computes the same keys with numpy (:mod:`ingest.native.keys`).
 
 A batch of spool lines arrives as one Arrow string column (zero-copy over the bytes read).
 One vectorised regular-expression scan (:meth:`ingest.redact.Redactor.prefilter_regex`, Polars /

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hooklake.paths import Paths
+from lakehouse import trace_docs
 
 ROLLUP_FILE = "lakehouse.duckdb"
 LOCK_FILE = "lakehouse.lock"
@@ -100,9 +101,12 @@ def recluster(paths: Paths | None = None) -> bool:
             tables = [r[0] for r in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'scratch' ORDER BY 1").fetchall()]
             for name in tables:
+                if name == trace_docs.TABLE:
+                    continue  # rebuilt below: its spans follow the row order of the rewritten tables
                 order = f" ORDER BY {_time_column(con, name)} NULLS FIRST" if name in MATERIALISED else ""
                 con.execute(f"CREATE TABLE rollup.{name} AS SELECT * FROM scratch.{name}{order}")
             _create_indexes(con)
+            _build_trace_docs(con)
             con.execute("DETACH rollup")
             con.close()
             os.replace(work, db)
@@ -253,10 +257,13 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
     signature = lake_signature(files)
     if (not full and meta.get("fingerprint") == fp and meta.get("lake_signature") == signature
             and not summaries_due(meta)):
+        if trace_docs.needs_build(meta):
+            _add_trace_docs(paths, progress=progress)
         if not recent_path(paths).exists():
             store_recent(paths)
         return
     rebuild = full or meta.get("fingerprint") != fp
+    docs_live = not rebuild and trace_docs.stored_layout(meta) is not None
     work = db.with_name(f"{ROLLUP_FILE}.tmp-{os.getpid()}")
     if not rebuild:
         shutil.copyfile(db, work)
@@ -334,6 +341,9 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
             """
         )
         n_keys, n_chunks = con.execute("SELECT count(*), coalesce(max(chunk) + 1, 0) FROM chunk_of").fetchone()
+        if docs_live and n_chunks:
+            # traces whose documents change: those with rows in a touched session, before and after
+            con.execute(f"CREATE TEMP TABLE doc_scope AS {_touched_traces_sql()}")
         all_files = sorted(files)
         created = has_tables
         scratch = db.with_name(f"{ROLLUP_FILE}.scratch-{os.getpid()}")
@@ -420,6 +430,8 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
             apply_views(con)
             for name in MATERIALISED:
                 con.execute(f"CREATE TABLE rollup.{name} AS SELECT * FROM {name} LIMIT 0")
+        if docs_live and n_chunks:
+            con.execute(f"INSERT INTO doc_scope {_touched_traces_sql()}")
         if n_chunks:
             con.execute("DETACH scratch")
             for leftover in (scratch, Path(str(scratch) + ".wal")):
@@ -442,7 +454,7 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
                 "FROM added_keys",
                 [prefix],
             )
-        con.execute("DELETE FROM rollup.rollup_meta")
+        con.execute("DELETE FROM rollup.rollup_meta WHERE key IN ('fingerprint', 'lake_signature', 'refreshed_at')")
         con.executemany(
             "INSERT INTO rollup.rollup_meta VALUES (?, ?)",
             [["fingerprint", fingerprint()], ["lake_signature", signature],
@@ -451,6 +463,10 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
         con.execute("COMMIT")
         if rebuild:
             _create_indexes(con)
+        if not docs_live:
+            _build_trace_docs(con, progress=progress)
+        elif n_chunks:
+            _build_trace_docs(con, scope_table="doc_scope", progress=progress)
         con.execute("DETACH rollup")
         con.close()
         _store_summaries(work)
@@ -659,6 +675,62 @@ def _create_indexes(con: Any) -> None:
         ("error_events", "correlation_id"),
     ):
         con.execute(f"CREATE INDEX IF NOT EXISTS idx_{table}_{column} ON rollup.{table} ({column})")
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'rollup' AND table_name = ?",
+                   [trace_docs.TABLE]).fetchone()[0]:
+        con.execute(f"CREATE INDEX IF NOT EXISTS idx_{trace_docs.TABLE}_correlation_id "
+                    f"ON rollup.{trace_docs.TABLE} (correlation_id)")
+
+
+def _touched_traces_sql() -> str:
+    """Correlation ids with a row in a touched session (``chunk_of``) in a table documents read."""
+    tables = [trace_docs.FACTS_TABLE, *(table for _, table, _, _ in trace_docs.PARTS)]
+    return " UNION ".join(f"SELECT correlation_id FROM rollup.{t} WHERE session_key IN "
+                          "(SELECT session_key FROM chunk_of)" for t in tables)
+
+
+def _build_trace_docs(con: Any, *, scope_table: str | None = None, progress: bool = False) -> None:
+    """``trace_docs.build`` on the attached ``rollup``; on a DuckDB error the documents are dropped
+    (trace assembly then reads the tables) and the next refresh builds them again."""
+    import duckdb
+
+    started = time.monotonic()
+    try:
+        trace_docs.build(con, "rollup", scope_table=scope_table)
+    except duckdb.Error as exc:
+        import warnings
+
+        trace_docs.drop(con, "rollup")
+        warnings.warn(f"rollup: trace documents not built ({exc}); trace assembly reads the tables",
+                      RuntimeWarning, stacklevel=2)
+        return
+    if progress:
+        what = "updated" if scope_table else "built"
+        print(f"rollup: trace documents {what} ({time.monotonic() - started:.1f}s)", flush=True)
+
+
+def _add_trace_docs(paths: Paths, *, progress: bool = False) -> None:
+    """Give a current rollup built before ``trace_docs`` existed (or with an older layout) its trace
+    documents, from its own tables: no view is recomputed. Works on a copy, like a refresh.
+    Called with the refresh lock held."""
+    import duckdb
+
+    db = rollup_path(paths)
+    work = db.with_name(f"{ROLLUP_FILE}.tmp-{os.getpid()}")
+    spill = paths.state / f"{ROLLUP_FILE}.spill-{os.getpid()}"
+    shutil.copyfile(db, work)
+    try:
+        con = duckdb.connect(":memory:", config={"memory_limit": memory_limit(), "temp_directory": str(spill),
+                                                 "preserve_insertion_order": False})
+        con.execute("SET enable_progress_bar = false")
+        con.execute(_attach_sql(work))
+        _build_trace_docs(con, progress=progress)
+        con.execute("DETACH rollup")
+        con.close()
+        os.replace(work, db)
+    finally:
+        with contextlib.suppress(OSError):
+            work.unlink()
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def replace_files(paths: Paths, replaced: dict[str, list[str]]) -> bool:

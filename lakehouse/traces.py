@@ -11,6 +11,11 @@ routing decisions. An Agent/Task tool call has the subagent run it started as a 
 node with ``relation: "subagent"``, assembled the same way, recursively), and, for a background
 run, the later prompt that reported its completion (``relation: "background_completion"``). Child
 traces whose starting call is unknown hang directly under their parent trace.
+
+Reading: with a rollup that has trace documents (lakehouse.trace_docs: one row per trace holding
+its facts and spans), a trace costs one indexed lookup per level of its tree; otherwise the
+rollup's tables (or, without a rollup, the views) are read, one query per relation. Both give the
+same tree.
 """
 
 from __future__ import annotations
@@ -48,24 +53,37 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-_CONNECTION_FACTS: "weakref.WeakKeyDictionary[Any, tuple[bool, dict[str, float]]]" = weakref.WeakKeyDictionary()
-"""connection -> (rollup attached, settings row): both are fixed for the life of a connection
-(``connect`` sets them up once), and asking costs two queries per trace lookup."""
+_CONNECTION_FACTS: "weakref.WeakKeyDictionary[Any, tuple[bool, dict[str, float], Any]]" = weakref.WeakKeyDictionary()
+"""connection -> (rollup attached, settings row, trace-document decoder or None): all fixed for the
+life of a connection (``connect`` sets them up once), and asking costs queries per trace lookup."""
 
 
-def _connection_facts(con: Any) -> tuple[bool, dict[str, float]]:
+def _connection_facts(con: Any) -> tuple[bool, dict[str, float], Any]:
     from lakehouse.status import settings_row
 
     try:
         return _CONNECTION_FACTS[con]
     except (KeyError, TypeError):
         pass
-    facts = (rollup_attached(con), settings_row(con))
+    attached = rollup_attached(con)
+    facts = (attached, settings_row(con), _docs_decoder(con) if attached else None)
     try:
         _CONNECTION_FACTS[con] = facts
     except TypeError:  # not weak-referenceable: ask every time
         pass
     return facts
+
+
+def _docs_decoder(con: Any) -> Any:
+    """A decoder of the attached rollup's trace documents, or None when it has none this code reads."""
+    from lakehouse import trace_docs
+
+    # the layout row and the table are written and dropped together (lakehouse.trace_docs.build),
+    # so the row alone answers (duckdb_tables() would load every table's storage metadata)
+    meta = dict(con.execute("SELECT key, value FROM rollup.rollup_meta WHERE key = ?",
+                            [trace_docs.META_KEY]).fetchall())
+    layout = trace_docs.stored_layout(meta)
+    return trace_docs.Decoder(layout) if layout is not None else None
 
 
 def rollup_attached(con: Any) -> bool:
@@ -130,6 +148,12 @@ def _collect_traces(con: Any, correlation_id: str, attached: bool,
                     found[done] = rows[0]
                     pending.append(rows[0])
         del cid
+    return _keep_descendants(correlation_id, found)
+
+
+def _keep_descendants(correlation_id: str, found: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The traces of ``found`` that hang under ``correlation_id`` (as subagent runs or background
+    completions, at any depth)."""
     keep = {correlation_id}
     changed = True
     while changed:
@@ -143,46 +167,112 @@ def _collect_traces(con: Any, correlation_id: str, attached: bool,
     return {cid: found[cid] for cid in keep}
 
 
-def assemble_trace(correlation_id: str, con: Any = None) -> dict[str, Any] | None:
-    """The whole trace as a tree (see module docstring); None when the id is unknown."""
+def _fetch_docs(con: Any, decoder: Any, ids: list[str]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """correlation id -> (trace_facts row, spans) from the trace documents; one query, one '='
+    index lookup per id (an IN list scans)."""
+    from lakehouse import trace_docs
+
+    if not ids:
+        return {}
+    sql = " UNION ALL ".join(f"SELECT correlation_id, doc FROM rollup.{trace_docs.TABLE} WHERE correlation_id = ?"
+                             for _ in ids)
+    out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for cid, doc in con.execute(sql, ids).fetchall():
+        if cid not in out:  # one row per trace; a duplicate would be ignored like the table path does
+            out[cid] = decoder.decode(cid, doc)
+    return out
+
+
+def _collect_from_docs(con: Any, correlation_id: str, decoder: Any, settings: dict[str, float]
+                       ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """``_collect_traces`` answered from the trace documents, with each trace's spans.
+
+    The same traces: the subagent runs of a tree are the ``child_traces`` of the traces that
+    started them (the table path finds them through the tree's root_id, so a child counts only
+    if it shares a root a parent was looked up by), background completions are listed on the
+    trace that started them; then only the traces under ``correlation_id`` are kept. One query
+    per level of the tree.
+    """
+    from lakehouse.status import derive_trace
+
+    now = dt.datetime.now(dt.timezone.utc)
+    found: dict[str, dict[str, Any]] = {}
+    spans: dict[str, dict[str, Any]] = {}
+    first = _fetch_docs(con, decoder, [correlation_id])
+    if not first:
+        return {}, {}
+    facts, spans[correlation_id] = first[correlation_id]
+    found[correlation_id] = derive_trace(facts, settings, now)
+    level = [correlation_id]
+    roots: set[str] = set()
+    while level:
+        wanted: list[str] = []
+        completions: set[str] = set()
+        for cid in level:
+            row = found[cid]
+            if row["child_traces"]:
+                roots.add(row["root_id"])
+                wanted.extend(row["child_traces"])
+            completions.update(row["background_completions"] or [])
+            wanted.extend(row["background_completions"] or [])
+        wanted = [c for c in dict.fromkeys(wanted) if c not in found]
+        level = []
+        for cid, (facts, parts) in _fetch_docs(con, decoder, wanted).items():
+            if cid in completions or (facts["is_subagent"] and facts["root_id"] in roots):
+                found[cid] = derive_trace(facts, settings, now)
+                spans[cid] = parts
+                level.append(cid)
+    kept = _keep_descendants(correlation_id, found)
+    return kept, {cid: spans[cid] for cid in kept}
+
+
+def assemble_trace(correlation_id: str, con: Any = None, *, lookup: str = "auto") -> dict[str, Any] | None:
+    """The whole trace as a tree (see module docstring); None when the id is unknown.
+
+    ``lookup``: ``"auto"`` reads the rollup's trace documents when it has them, ``"tables"``
+    always reads the rollup's tables (or the views); the trees are the same.
+    """
     from lakehouse.status import derive_tool_call
 
+    if lookup not in ("auto", "tables"):
+        raise ValueError(f"lookup must be 'auto' or 'tables', not {lookup!r}")
     if con is None:
         from lakehouse.connect import connect
 
         con = connect(learning=False)
-    attached, settings = _connection_facts(con)
-    traces = _collect_traces(con, correlation_id, attached, settings)
+    attached, settings, decoder = _connection_facts(con)
+    if decoder is not None and lookup == "auto":
+        traces, doc_spans = _collect_from_docs(con, correlation_id, decoder, settings)
+    else:
+        traces, doc_spans = _collect_traces(con, correlation_id, attached, settings), None
     if not traces:
         return None
     ids = sorted(traces)
     now = dt.datetime.now(dt.timezone.utc)
 
-    def lookup(columns: str, name: str, wanted: list[str], extra: str = "") -> list[dict[str, Any]]:
-        # one '=' lookup per trace, all in one query (UNION ALL): DuckDB answers each branch from
-        # the ART index (an IN list scans)
+    def rows_of(part: str, wanted: list[str]) -> list[dict[str, Any]]:
+        from lakehouse.trace_docs import PARTS
+
         if not wanted:
             return []
+        if doc_spans is not None:
+            return [row for cid in wanted for row in doc_spans[cid][part]]
+        _, name, columns, where = next(p for p in PARTS if p[0] == part)
+        # one '=' lookup per trace, all in one query (UNION ALL): DuckDB answers each branch from
+        # the ART index (an IN list scans)
         source = table(con, name, attached)
-        sql = " UNION ALL ".join(f"SELECT {columns} FROM {source} WHERE correlation_id = ?{extra}" for _ in wanted)
+        extra = f" AND {where}" if where else ""
+        sql = " UNION ALL ".join(f"SELECT {', '.join(columns)} FROM {source} WHERE correlation_id = ?{extra}"
+                                 for _ in wanted)
         return _rows(con, sql, list(wanted))
 
-    tools = [derive_tool_call(t, settings, now) for t in lookup(
-        "correlation_id, tool_use_id, tool_name, mcp_server, mcp_tool, started_at, ended_at, duration_ms, "
-        "end_status, open_status, error_message, tool_input, subagent_type, run_in_background, agent_id",
-        "tool_calls_base", [c for c in ids if traces[c]["tool_calls"]])]
+    tools = [derive_tool_call(t, settings, now) for t in rows_of("tools", [c for c in ids if traces[c]["tool_calls"]])]
     for t in tools:
         t.pop("end_status")
         t.pop("open_status")
-    hooks = lookup("correlation_id, execution_id, hook_name, hook_event, hook_type, intelligence_type, tool_name, "
-                   "tool_use_id, started_at, duration_ms, status, exit_code, decision, error_message",
-                   "hook_executions", ids)
-    endpoints = lookup("correlation_id, call_id, service, endpoint, kind, method, started_at, duration_ms, status, "
-                       "status_code, error_type, error_message, retries", "endpoint_calls",
-                       [c for c in ids if traces[c]["http_calls"]], " AND kind = 'http'")
-    routing = lookup("correlation_id, decision_id, selected_agent, confidence_score, alternatives, reasoning, "
-                     "routing_strategy, routing_time_ms, created_at", "routing_logged",
-                     [c for c in ids if traces[c]["routing_decisions"]])
+    hooks = rows_of("hooks", ids)
+    endpoints = rows_of("endpoints", [c for c in ids if traces[c]["http_calls"]])
+    routing = rows_of("routing", [c for c in ids if traces[c]["routing_decisions"]])
 
     nodes: dict[str, dict[str, Any]] = {}
     for cid, row in traces.items():
@@ -203,8 +293,9 @@ def assemble_trace(correlation_id: str, con: Any = None) -> dict[str, Any] | Non
     for h in hooks:
         spans[h["correlation_id"]].append({"kind": "hook", "name": h["hook_name"], **h, "children": []})
     for e in endpoints:
+        # the call's own ``kind`` column (always 'http' here) must not overwrite the node kind
         spans[e["correlation_id"]].append({"kind": "endpoint", "name": f"{e['service']}{e['endpoint'] or ''}",
-                                           **e, "children": []})
+                                           **{k: v for k, v in e.items() if k != "kind"}, "children": []})
     for r in routing:
         spans[r["correlation_id"]].append({"kind": "routing", "name": r["selected_agent"],
                                            "started_at": r["created_at"], "duration_ms": r["routing_time_ms"],
@@ -260,7 +351,11 @@ def trace_timeline(correlation_id: str, con: Any = None, *, include_payload: boo
         from lakehouse.connect import connect
 
         con = connect(learning=False)
-    traces = _collect_traces(con, correlation_id, rollup_attached(con))
+    attached, settings, decoder = _connection_facts(con)
+    if decoder is not None:
+        traces = _collect_from_docs(con, correlation_id, decoder, settings)[0]
+    else:
+        traces = _collect_traces(con, correlation_id, attached, settings)
     if not traces:
         return []
     event_cids = sorted({r["event_correlation_id"] or cid for cid, r in traces.items()} | set(traces))

@@ -111,10 +111,18 @@ class IntentClassifier:
             if len(ex):
                 sims[:, j] = np.maximum(sims[:, j], (vectors @ ex.T).max(axis=1))
         for row, text in enumerate(texts):
-            kws = extract_keywords(text, limit=40)
             low = (text or "").lower()
+            prefixes = None  # every prefix of every keyword: "k starts some keyword" is one set lookup
             for j, intent in enumerate(self.taxonomy):
-                hits = sum(1 for k in intent.keywords if k in low or any(w.startswith(k) for w in kws))
+                hits = 0
+                for k in intent.keywords:
+                    if k in low:
+                        hits += 1
+                        continue
+                    if prefixes is None:
+                        prefixes = {w[:i] for w in extract_keywords(text, limit=40) for i in range(1, len(w) + 1)}
+                    if k in prefixes:
+                        hits += 1
                 if hits:
                     sims[row, j] += self.KEYWORD_BONUS * min(hits, 3)
         return sims

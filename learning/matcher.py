@@ -92,12 +92,12 @@ def retrieve(pset: PatternSet, qvecs: np.ndarray, m: int) -> list[dict[int, floa
     out = []
     for srow, irow in zip(sims, ids):
         pats = pset.pattern_of(irow)
+        keep = pats >= 0
+        keep[keep] = pset.active[pats[keep]]
         best: dict[int, float] = {}
-        for s, p in zip(srow, pats):
-            if p < 0 or not pset.active[p]:
-                continue
+        for s, p in zip(srow[keep].tolist(), pats[keep].tolist()):  # best first: the first hit is the best
             if p not in best:
-                best[int(p)] = float(s)
+                best[p] = s
         out.append(best)
     return out
 
@@ -109,15 +109,24 @@ def candidate_features(pset: PatternSet, q: Query, best: dict[int, float], limit
     ranked = sorted(best.items(), key=lambda kv: -kv[1])[:limit]
     floor = min(best.values())
     qn = float(np.linalg.norm(q.intent_probs)) or 1.0
+    paths = [pset.path_keys[p] for p, _ in ranked]
+    # The rival of a pattern is the most similar pattern of another path: the top one, unless the
+    # pattern shares the top one's path; then the best of any other path (floor when none).
+    second = next((s for (_, s), key in zip(ranked, paths) if key != paths[0]), None)
+    rows = np.fromiter((p for p, _ in ranked), dtype=np.int64, count=len(ranked))
+    dists = pset.intent_dist[rows]
+    dots = dists @ q.intent_probs
+    norms = np.linalg.norm(dists, axis=1)
     out = []
-    for p, sem in ranked:
-        other = [s for pp, s in ranked if pset.path_keys[pp] != pset.path_keys[p]]
-        rival = max(other) if other else floor
+    for j, (p, sem) in enumerate(ranked):
+        if paths[j] != paths[0]:
+            rival = ranked[0][1]
+        else:
+            rival = second if second is not None else floor
         kws = pset.keywords[p]
         shared = sorted(q.keywords & kws)
         keyword = len(shared) / max(1, len(q.keywords))
-        idist = pset.intent_dist[p]
-        intent = float(q.intent_probs @ idist / (qn * (float(np.linalg.norm(idist)) or 1.0)))
+        intent = float(dots[j] / (qn * (float(norms[j]) or 1.0)))
         if q.cwd is None or not pset.cwds[p]:
             context = 0.5
         else:

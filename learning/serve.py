@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import hmac
 import json
@@ -406,10 +407,10 @@ class RequestError(Exception):
 
 
 class _Pending:
-    __slots__ = ("embedder", "text", "done", "vector", "error")
+    __slots__ = ("embedder", "text", "precision", "done", "vector", "error")
 
-    def __init__(self, embedder: Any, text: str) -> None:
-        self.embedder, self.text = embedder, text
+    def __init__(self, embedder: Any, text: str, precision: str = "fp32") -> None:
+        self.embedder, self.text, self.precision = embedder, text, precision
         self.done = threading.Event()
         self.vector: Any = None
         self.error: BaseException | None = None
@@ -418,11 +419,12 @@ class _Pending:
 class EmbedBatcher:
     """Embeds the prompts of concurrent requests together: one forward pass for several prompts.
 
-    One worker thread owns the model. A request that arrives while the worker is idle is embedded
-    at once (no added wait); while the worker is busy, arriving prompts queue up and the next pass
-    takes all of them (up to ``max_batch``). Only when requests are already overlapping does the
-    worker also wait up to ``window_s`` for more, so a burst shares passes instead of queueing
-    behind one pass per prompt.
+    One lock owns the model. A request that arrives while the model is idle and nobody is queued
+    is embedded at once on the request's own thread: no hand-over to another thread, whose
+    wake-up costs milliseconds on a loaded machine. While a pass runs, arriving prompts queue up
+    and the worker thread's next pass takes all of them (up to ``max_batch``). Only when requests
+    are already overlapping does the worker also wait up to ``window_s`` for more, so a burst
+    shares passes instead of queueing behind one pass per prompt.
     """
 
     def __init__(self, window_s: float = 0.0015, max_batch: int = 16, metrics: "Metrics | None" = None) -> None:
@@ -432,24 +434,32 @@ class EmbedBatcher:
         self._queue: "queue.SimpleQueue[_Pending]" = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._model_lock = threading.Lock()
         self._last_size = 1
 
-    def embed(self, embedder: Any, text: str, timeout: float = 60.0) -> Any:
-        if self._thread is None:
-            with self._start_lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="hooklake-embed", daemon=True)
-                    self._thread.start()
-        item = _Pending(embedder, text)
-        self._queue.put(item)
-        if not item.done.wait(timeout):
-            raise RequestError(503, "embedding the request timed out")
+    def embed(self, embedder: Any, text: str, timeout: float = 60.0, precision: str = "fp32") -> Any:
+        """``precision``: passed to ``embedder.encode_small`` (when not fp32) for the request vectors."""
+        item = _Pending(embedder, text, precision)
+        if self._queue.empty() and self._model_lock.acquire(blocking=False):
+            try:  # idle: embed on this thread
+                self._pass([item])
+            finally:
+                self._model_lock.release()
+        else:
+            if self._thread is None:
+                with self._start_lock:
+                    if self._thread is None:
+                        self._thread = threading.Thread(target=self._run, name="hooklake-embed", daemon=True)
+                        self._thread.start()
+            self._queue.put(item)
+            if not item.done.wait(timeout):
+                raise RequestError(503, "embedding the request timed out")
         if item.error is not None:
             raise item.error
         return item.vector
 
-    def _collect(self) -> list[_Pending]:
-        batch = [self._queue.get()]
+    def _collect(self, first: _Pending) -> list[_Pending]:
+        batch = [first]
         deadline = None
         while len(batch) < self.max_batch:
             try:
@@ -472,24 +482,34 @@ class EmbedBatcher:
 
     def _run(self) -> None:
         while True:
-            batch = self._collect()
-            self._last_size = len(batch)
-            groups: dict[int, list[_Pending]] = {}
-            for item in batch:
-                groups.setdefault(id(item.embedder), []).append(item)
-            for items in groups.values():
-                try:
-                    vectors = items[0].embedder.encode_small([i.text for i in items])
-                    for i, v in zip(items, vectors):
-                        i.vector = v
-                except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
-                    for i in items:
-                        i.error = exc
+            first = self._queue.get()
+            with self._model_lock:  # prompts queued while an inline pass ran join this pass
+                batch = self._collect(first)
+                self._last_size = len(batch)
+                self._pass(batch)
+
+    def _pass(self, batch: list[_Pending]) -> None:
+        """Embed ``batch`` (the caller holds the model lock) and wake the queued callers."""
+        groups: dict[tuple[int, str], list[_Pending]] = {}
+        for item in batch:
+            groups.setdefault((id(item.embedder), item.precision), []).append(item)
+        for (_, precision), items in groups.items():
+            try:
+                texts = [i.text for i in items]
+                if precision == "fp32":
+                    vectors = items[0].embedder.encode_small(texts)
+                else:
+                    vectors = items[0].embedder.encode_small(texts, precision=precision)
+                for i, v in zip(items, vectors):
+                    i.vector = v
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
                 for i in items:
-                    i.done.set()
-            if self.metrics is not None:
-                self.metrics.incr("embed_passes")
-                self.metrics.incr("embedded_prompts", len(batch))
+                    i.error = exc
+            for i in items:
+                i.done.set()
+        if self.metrics is not None:
+            self.metrics.incr("embed_passes", len(groups))
+            self.metrics.incr("embedded_prompts", len(batch))
 
 
 @dataclass
@@ -508,6 +528,9 @@ class ServiceConfig:
     trace_model: bool = True
     """At start, replace the transformer's Python forward by a TorchScript trace (checked to give
     the same hidden states; kept only then)."""
+    query_precision: str | None = None
+    """Precision of request embeddings (learning.embeddings.PRECISIONS); None = the settings
+    file's ``[learning] query_precision``. Resolved at warm-up (``auto`` -> bf16 or fp32)."""
     token: str | None = None
     """Bearer token required on every request except ``/health`` (None: no auth, unix socket)."""
     advice: Any = None
@@ -537,12 +560,21 @@ class Service:
         self.compute_lock = threading.Lock()
         self.batcher = EmbedBatcher(config.batch_window_ms / 1000.0, config.max_batch, self.metrics)
         self.warm_info: dict[str, Any] = {}
+        self.query_precision = "fp32"
+        """What request vectors are embedded at (set by the warm-up)."""
         self._stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="hooklake-index-watcher", daemon=True)
-        if config.advice is None:
+        if config.advice is None or config.query_precision is None:
             from hooklake.settings import load_settings
 
-            config.advice = load_settings().advice
+            loaded = load_settings(paths.config)
+            if config.advice is None:
+                config.advice = loaded.advice
+            if config.query_precision is None:
+                config.query_precision = loaded.learning.query_precision
+        from learning.embeddings import check_precision
+
+        check_precision(config.query_precision)
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
@@ -561,7 +593,11 @@ class Service:
         warm = getattr(getattr(router, "embedder", None), "warm_up", None)
         if callable(warm):
             with contextlib.suppress(Exception):
-                self.warm_info = dict(warm(trace=self.config.trace_model))
+                if _accepts(warm, "precision"):
+                    self.warm_info = dict(warm(trace=self.config.trace_model, precision=self.config.query_precision))
+                    self.query_precision = str(self.warm_info.get("precision") or "fp32")
+                else:
+                    self.warm_info = dict(warm(trace=self.config.trace_model))
                 return
         embed = getattr(router, "embed", None)
         if callable(embed):
@@ -593,6 +629,7 @@ class Service:
             "pid": os.getpid(),
             "patterns": _pattern_count(router),
             "queue_depth": self.writer.queue.qsize(),
+            "query_precision": self.query_precision,
         }
 
     def _cached(self, kind: str, key_parts: tuple[Any, ...], compute: Callable[[Any], Any]) -> tuple[Any, bool]:
@@ -614,12 +651,13 @@ class Service:
     def _vector(self, router: Any, text: str) -> Any:
         """The request's embedding, cached by text: /match and /route of one prompt embed it once,
         and the cache survives index reloads (the model does not change with the index)."""
-        key = self.cache.key("vector", getattr(getattr(router, "embedder", None), "model_name", None), text)
+        precision = self.query_precision
+        key = self.cache.key("vector", getattr(getattr(router, "embedder", None), "model_name", None), precision, text)
         vector = self.vectors.get(key)
         if vector is None:
             embedder = getattr(router, "embedder", None)
             if callable(getattr(embedder, "encode_small", None)):
-                vector = self.batcher.embed(embedder, text)
+                vector = self.batcher.embed(embedder, text, precision=precision)
             else:
                 vector = router.embed(text)
             self.vectors.put(key, vector)
@@ -768,6 +806,20 @@ _PER_REQUEST = frozenset({"session_id", "correlation_id", "prompt_id", "root_id"
 
 
 def _accepts(func: Any, name: str) -> bool:
+    """Whether ``func`` takes a parameter ``name`` (remembered per function: asked per request)."""
+    target = getattr(func, "__func__", func)
+    try:
+        return _accepts_cached(target, name)
+    except TypeError:  # unhashable callable
+        return _signature_has(target, name)
+
+
+@functools.lru_cache(maxsize=256)
+def _accepts_cached(func: Any, name: str) -> bool:
+    return _signature_has(func, name)
+
+
+def _signature_has(func: Any, name: str) -> bool:
     import inspect
 
     try:
@@ -844,6 +896,9 @@ _INTAKE_PREFIX = "/api/traces/"
 class _Handler(BaseHTTPRequestHandler):
     service: Service
     protocol_version = "HTTP/1.1"
+    wbufsize = -1
+    """Buffered: status line, headers and body leave in one write when the request is handled
+    (http.server flushes after each request), so the client wakes once, not per part."""
     server_version = "hooklake"
     sys_version = ""
 

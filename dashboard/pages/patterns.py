@@ -35,53 +35,70 @@ c[3].metric("Replays logged", f"{int(patterns['usage_count'].fillna(0).sum()):,}
 st.subheader("Search")
 
 
+def _plan_of(best: dict, decision: dict | None) -> dict | None:
+    """The replay plan of the best match: the router's when it chose that pattern, else the seed's."""
+    if decision and decision.get("pattern_id") == best.get("pattern_id") and decision.get("replay_plan"):
+        return decision["replay_plan"]
+    best_row = patterns[patterns["pattern_id"].astype(str) == str(best.get("pattern_id"))]
+    return similar.replay_plan(best_row.iloc[0].to_dict()) if not best_row.empty else None
+
+
 @st.fragment
 def search_panel() -> None:
     """Typing a request reruns only this panel (not the table, map and charts below): one query
-    embedding with the router loaded once per server process (see dashboard.similar)."""
+    embedding with the router loaded once per server process (see dashboard.similar).
+
+    The answer is drawn with few elements (the browser redraws each on every search); the replay
+    plan is computed and drawn only when its expander is opened."""
     text = st.text_input("Describe a request", placeholder="e.g. fix the flaky tests in the importer", key="p_search")
-    if text:
-        started = time.perf_counter()
-        try:
-            with st.spinner("Matching…"):
-                matches, decision = similar.search(text, k=10)
-        except similar.NoIndex as exc:
-            st.info(f"Pattern search needs the index: {exc}.")
-            matches, decision = [], None
-        st.caption(f"{len(matches)} matches for “{text[:120]}” ({(time.perf_counter() - started) * 1000:.0f} ms)")
-        if decision:
-            strategy = decision.get("strategy")
-            st.markdown(f"**Router decision:** `{decision.get('agent')}` via **{strategy}**, confidence "
-                        f"{float(decision.get('confidence') or 0):.2f}"
-                        + (f" (pattern `{decision.get('pattern_id')}`)" if decision.get("pattern_id") else ""))
-        if not matches:
-            st.info("No learned pattern matches this request.")
+    if not text:
+        return
+    started = time.perf_counter()
+    try:
+        if similar.router_ready():
+            matches, decision = similar.search(text, k=10)
         else:
-            rows = []
-            for m in matches:
-                comp = m.get("components") or {}
-                rows.append({"pattern_id": m.get("pattern_id"), "agent": m.get("agent"),
-                             "confidence": m.get("confidence"), "score": m.get("score"),
-                             **{f"{k}": comp.get(k) for k in ("semantic", "keyword", "intent", "context", "historical")},
-                             "explanation": m.get("explanation")})
-            table = pd.DataFrame(rows)
-            st.dataframe(table, hide_index=True, width="stretch",
-                         column_config={"confidence": common.score_column("confidence"),
-                                        "explanation": st.column_config.TextColumn(width="large")})
-            best = matches[0]
-            st.markdown(f"**Why `{best.get('pattern_id')}` matches:** {best.get('explanation') or '–'}")
-            plan = (decision or {}).get("replay_plan") if decision and decision.get("pattern_id") == best.get("pattern_id") \
-                else None
-            if plan is None:
-                best_row = patterns[patterns["pattern_id"].astype(str) == str(best.get("pattern_id"))]
-                plan = similar.replay_plan(best_row.iloc[0].to_dict()) if not best_row.empty else None
-            if plan:
-                with st.expander(f"Replay plan of {best.get('pattern_id')}", expanded=False):
-                    st.json(plan)
-            if st.query_params.get("pattern") != str(best.get("pattern_id")):
-                if st.button(f"Open pattern {best.get('pattern_id')}", key="p_open_best"):
-                    st.query_params["pattern"] = str(best.get("pattern_id"))
-                    st.rerun(scope="app")
+            with st.spinner("Loading the pattern matcher…"):
+                matches, decision = similar.search(text, k=10)
+    except similar.NoIndex as exc:
+        st.info(f"Pattern search needs the index: {exc}.")
+        return
+    st.caption(f"{len(matches)} matches for “{text[:120]}” ({(time.perf_counter() - started) * 1000:.0f} ms)")
+    lines = []
+    if decision:
+        lines.append(f"**Router decision:** `{decision.get('agent')}` via **{decision.get('strategy')}**, confidence "
+                     f"{float(decision.get('confidence') or 0):.2f}"
+                     + (f" (pattern `{decision.get('pattern_id')}`)" if decision.get("pattern_id") else ""))
+    best = matches[0] if matches else None
+    if best is not None:
+        lines.append(f"**Why `{best.get('pattern_id')}` matches:** {best.get('explanation') or '–'}")
+    if lines:
+        st.markdown("\n\n".join(lines))
+    if best is None:
+        st.info("No learned pattern matches this request.")
+        return
+    rows = []
+    for m in matches:
+        comp = m.get("components") or {}
+        rows.append({"pattern_id": m.get("pattern_id"), "agent": m.get("agent"),
+                     "confidence": m.get("confidence"), "score": m.get("score"),
+                     **{f"{k}": comp.get(k) for k in ("semantic", "keyword", "intent", "context", "historical")},
+                     "explanation": m.get("explanation")})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"confidence": common.score_column("confidence"),
+                                "explanation": st.column_config.TextColumn(width="large")})
+    best_id = str(best.get("pattern_id"))
+    plan = st.expander(f"Replay plan of {best_id}", key=f"p_plan_{best_id}", on_change="rerun")
+    if plan.open:
+        steps = _plan_of(best, decision)
+        if steps:
+            plan.json(steps)
+        else:
+            plan.caption("No replay plan for this pattern.")
+    if st.query_params.get("pattern") != best_id:
+        if st.button(f"Open pattern {best_id}", key="p_open_best"):
+            st.query_params["pattern"] = best_id
+            st.rerun(scope="app")
 
 
 search_panel()

@@ -6,7 +6,9 @@ line, the pre-correlation columns of every line the C code fully understands (Ar
 Parquet write) and the indexes of the lines the exact Python path must handle. The tables the
 C code needs (payload fields, event kinds, pydantic type checks, secret key names, status words)
 are built here from :mod:`ingest.schema`, :mod:`ingest.normalize` and :mod:`ingest.redact`, so
-they stay the single source of truth.
+they stay the single source of truth. The scanner also computes each event id's duplicate key
+(:func:`md5_prefixes`); :func:`in_set` and :func:`repeated` are the hash sets that
+:mod:`ingest.native.keys` checks those keys with.
 
 The library is compiled with the system C compiler (``$CC``, else ``cc``/``gcc``/``clang``) into
 ``Paths.bin`` under a name that carries the source digest. Without a compiler (or with
@@ -120,11 +122,19 @@ def load(bin_dir: Path) -> Any:
             return None
         lib.hl_gather.restype = None
         lib.hl_gather.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+        lib.hl_md5_views.restype = None
+        lib.hl_md5_views.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p]
+        lib.hl_count_lines.restype = ctypes.c_int64
+        lib.hl_count_lines.argtypes = [ctypes.c_char_p, ctypes.c_int64]
         lib.hl_lines.restype = ctypes.c_int64
         lib.hl_lines.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64]
         lib.hl_scan.restype = ctypes.c_int64
         lib.hl_scan.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * 3 + [ctypes.c_void_p] * 7 + [
-            ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p]
+            ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p]
+        lib.hl_in_set.restype = ctypes.c_int32
+        lib.hl_in_set.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p]
+        lib.hl_repeated.restype = ctypes.c_int32
+        lib.hl_repeated.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p]
         _LIBS[digest] = lib
         return lib
 
@@ -156,6 +166,37 @@ class ScanResult:
     """Index into ``Scanner.kinds`` minus one (-1 = an unknown or missing event name)."""
     data: bytes
     side: Any
+    hashes: Any = None
+    """Duplicate key of the event id (:func:`md5_prefixes`) of every line not ``slow``."""
+
+
+@dataclass
+class ScanArrays:
+    """The output columns of a batch's scans, one row per line of the batch: each scan fills
+    its lines' rows in place (no concatenation afterwards)."""
+
+    views: Any
+    """``[len(STR_COLUMNS), n, 16]`` Arrow string views (buffer indexes as each scan wrote them)."""
+    valid: Any
+    ints: Any
+    dbls: Any
+    kinds: Any
+    flags: Any
+    hashes: Any
+
+    @classmethod
+    def allocate(cls, n: int) -> "ScanArrays":
+        import numpy as np
+
+        return cls(
+            np.zeros((len(STR_COLUMNS), n, 16), dtype=np.uint8),
+            np.zeros((len(STR_COLUMNS) + len(INT_COLUMNS) + len(DBL_COLUMNS), n), dtype=np.uint8),
+            np.zeros((len(INT_COLUMNS), n), dtype=np.int64),
+            np.zeros((len(DBL_COLUMNS), n), dtype=np.float64),
+            np.zeros(n, dtype=np.int32),
+            np.zeros(n, dtype=np.uint8),
+            np.zeros(n, dtype=np.uint64),
+        )
 
 
 class Scanner:
@@ -216,44 +257,58 @@ class Scanner:
             self._pool.shutdown()
             self._pool = None
 
-    def line_offsets(self, data: bytes) -> Any:
-        """``offsets`` of the complete lines of ``data`` (``[0, end of line 1, ...]``)."""
+    def count_lines(self, data: bytes) -> int:
+        """``data.count(b"\\n")``, without holding the GIL and at memchr speed."""
+        return int(self.lib.hl_count_lines(data, len(data)))
+
+    def line_offsets(self, data: bytes, count: int | None = None) -> Any:
+        """``offsets`` of the complete lines of ``data`` (``[0, end of line 1, ...]``);
+        ``count``: the number of newlines in ``data`` when the caller knows it."""
         import numpy as np
 
-        cap = data.count(b"\n")
+        cap = data.count(b"\n") if count is None else count
         offsets = np.zeros(cap + 1, dtype=np.int64)
         if cap:
             self.lib.hl_lines(np.frombuffer(data, dtype=np.uint8).ctypes.data, len(data), offsets.ctypes.data, cap)
         return offsets
 
-    def scan(self, data: bytes, offsets: Any) -> ScanResult:
-        """Scan the lines ``data[offsets[i]:offsets[i + 1]]`` (each ending with a newline)."""
+    def scan(self, data: bytes, offsets: Any, out: ScanArrays | None = None, row0: int = 0) -> ScanResult:
+        """Scan the lines ``data[offsets[i]:offsets[i + 1]]`` (each ending with a newline);
+        ``offsets`` may be a slice of a chunk's line offsets (a piece of its lines). Line ``i``
+        fills row ``row0 + i`` of ``out`` (by default: new arrays of just these lines)."""
         import numpy as np
 
+        offsets = np.ascontiguousarray(offsets, dtype=np.int64)
         n = len(offsets) - 1
-        views = np.zeros((len(STR_COLUMNS), n, 16), dtype=np.uint8)
-        valid = np.zeros((len(STR_COLUMNS) + len(INT_COLUMNS) + len(DBL_COLUMNS), n), dtype=np.uint8)
-        ints = np.zeros((len(INT_COLUMNS), n), dtype=np.int64)
-        dbls = np.zeros((len(DBL_COLUMNS), n), dtype=np.float64)
-        kinds = np.zeros(n, dtype=np.int32)
-        flags = np.zeros(n, dtype=np.uint8)
-        side = np.empty(len(data) + 64 * _THREADS, dtype=np.uint8)
+        start = int(offsets[0]) if len(offsets) else 0
+        size = int(offsets[-1]) - start if len(offsets) else 0
+        if out is None:
+            out, row0 = ScanArrays.allocate(n), 0
+        total = len(out.kinds)
+        if not 0 <= row0 <= total - n:
+            raise ValueError(f"rows {row0}..{row0 + n} do not fit the {total} rows of the output")
+        views, valid, ints, dbls = out.views, out.valid, out.ints, out.dbls
+        kinds, flags, hashes = out.kinds, out.flags, out.hashes
+        side = np.empty(size + 64 * _THREADS, dtype=np.uint8)
         base = np.frombuffer(data, dtype=np.uint8).ctypes.data if data else 0
-        parts = 1 if len(data) < _MIN_PARALLEL_BYTES or n < 2 else _THREADS
-        bounds = [0] + [int(np.searchsorted(offsets, len(data) * k // parts)) for k in range(1, parts)] + [n]
+        parts = 1 if size < _MIN_PARALLEL_BYTES or n < 2 else _THREADS
+        bounds = [0] + [int(np.searchsorted(offsets, start + size * k // parts)) for k in range(1, parts)] + [n]
         bounds = sorted(set(min(max(b, 0), n) for b in bounds))
         line_lengths = np.diff(offsets) if n else np.zeros(0, dtype=np.int64)
 
         def run(first: int, last: int) -> None:
             if last <= first:
                 return
-            side_start = int(offsets[first]) + 64 * bounds.index(first)
+            side_start = int(offsets[first]) - start + 64 * bounds.index(first)
             side_cap = int(offsets[last] - offsets[first]) + 64
             scratch = np.empty(int(line_lengths[first:last].max()) + 64, dtype=np.uint8)
+            # The outputs are column-major with ``total`` rows: shifting each base by ``row0`` rows
+            # makes the C code's row i land in row row0 + i of every column.
             self.lib.hl_scan(
-                ctypes.addressof(self.config), base, offsets.ctypes.data, first, last, n,
-                views.ctypes.data, valid.ctypes.data, ints.ctypes.data, dbls.ctypes.data, kinds.ctypes.data,
-                flags.ctypes.data, side.ctypes.data, side_start, side_cap, scratch.ctypes.data)
+                ctypes.addressof(self.config), base, offsets.ctypes.data, first, last, total,
+                views.ctypes.data + 16 * row0, valid.ctypes.data + row0, ints.ctypes.data + 8 * row0,
+                dbls.ctypes.data + 8 * row0, kinds.ctypes.data + 4 * row0, flags.ctypes.data + row0,
+                side.ctypes.data, side_start, side_cap, scratch.ctypes.data, hashes.ctypes.data + 8 * row0)
 
         ranges = list(zip(bounds[:-1], bounds[1:]))
         if len(ranges) > 1:
@@ -265,7 +320,9 @@ class Scanner:
             for a, b in ranges:
                 run(a, b)
 
-        return ScanResult(n, flags.astype(bool), views, valid, ints, dbls, kinds, data, side)
+        rows = slice(row0, row0 + n)
+        return ScanResult(n, flags[rows].astype(bool), views[:, rows], valid[:, rows], ints[:, rows], dbls[:, rows],
+                          kinds[rows], data, side, hashes[rows])
 
 
 def gather_strings(lib: Any, views: Any, valid: Any, buffers: list[Any]) -> Any:
@@ -289,3 +346,54 @@ def gather_strings(lib: Any, views: Any, valid: Any, buffers: list[Any]) -> Any:
     lib.hl_gather(views.ctypes.data, n, ctypes.cast(pointers, ctypes.c_void_p), offsets.ctypes.data, data.ctypes.data)
     return pa.Array.from_buffers(pa.string(), n, [bitmap, pa.py_buffer(offsets.astype(np.int32)),
                                                   pa.py_buffer(data[:total])])
+
+
+def md5_prefixes(lib: Any, views: Any, buffers: list[Any]) -> Any:
+    """Per ``[n, 16]`` string view over ``buffers``: the first 8 bytes of the string's MD5 read
+    big-endian (``uint64``), i.e. DuckDB's ``CAST('0x' || md5(s)[1:16] AS UBIGINT)``."""
+    import numpy as np
+
+    views = np.ascontiguousarray(views)
+    n = len(views)
+    out = np.zeros(n, dtype=np.uint64)
+    if not n:
+        return out
+    pointers = (ctypes.c_void_p * max(len(buffers), 1))(*[b.address for b in buffers])
+
+    def run(first: int, last: int) -> None:  # ctypes releases the GIL: the halves run in parallel
+        lib.hl_md5_views(views.ctypes.data, first, last, ctypes.cast(pointers, ctypes.c_void_p), out.ctypes.data)
+
+    if n < 20_000:
+        run(0, n)
+    else:
+        half = n // 2
+        worker = threading.Thread(target=run, args=(half, n))
+        worker.start()
+        run(0, half)
+        worker.join()
+    return out
+
+
+def in_set(lib: Any, keys: Any, members: Any) -> Any:
+    """Per key of ``keys`` (``uint64``): is it one of ``members``? (a hash set, in C)."""
+    import numpy as np
+
+    keys = np.ascontiguousarray(keys, dtype=np.uint64)
+    members = np.ascontiguousarray(members, dtype=np.uint64)
+    out = np.zeros(len(keys), dtype=np.uint8)
+    if len(keys) and len(members):
+        if lib.hl_in_set(members.ctypes.data, len(members), keys.ctypes.data, len(keys), out.ctypes.data) != 0:
+            return np.isin(keys, members)
+    return out.astype(bool)
+
+
+def repeated(lib: Any, keys: Any) -> Any:
+    """Per key of ``keys`` (``uint64``): does it occur more than once? (a hash table, in C)."""
+    import numpy as np
+
+    keys = np.ascontiguousarray(keys, dtype=np.uint64)
+    out = np.zeros(len(keys), dtype=np.uint8)
+    if len(keys) > 1 and lib.hl_repeated(keys.ctypes.data, len(keys), out.ctypes.data) != 0:
+        values, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        return counts[inverse.reshape(-1)] > 1
+    return out.astype(bool)

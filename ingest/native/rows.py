@@ -3,16 +3,19 @@
 Rows come from the C scanner (views into the spool bytes and its side buffer of decoded strings)
 and from the exact Python path (views into the buffers of ordinary Arrow string arrays), each at
 the position of its spool line in the batch. Keeping
-text as 16-byte views makes selecting and reordering rows cheap: only the views move, and the
-payload bytes are copied once, when the Parquet column is built (pyarrow's own selection kernels
-do not handle ``string_view`` yet, so the selection is done here on the numpy arrays).
+text as 16-byte views makes selecting and reordering rows cheap: only the views move. The
+Parquet writer reads the text of the written columns straight from those buffers
+(:meth:`RowStore.string_view`), so the payload bytes are never copied before compression; the
+few narrow text columns the key step needs are gathered into plain ``string`` arrays
+(:meth:`RowStore.arrow`). pyarrow's own selection kernels do not handle ``string_view`` yet,
+so rows are selected here, on the numpy arrays.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ingest.native import DBL_COLUMNS, INT_COLUMNS, STR_COLUMNS, ScanResult, gather_strings
+from ingest.native import DBL_COLUMNS, INT_COLUMNS, STR_COLUMNS, ScanResult, gather_strings, md5_prefixes
 
 NUMERIC = {**{name: "int64" for name in INT_COLUMNS}, **{name: "float64" for name in DBL_COLUMNS}}
 
@@ -49,6 +52,19 @@ def string_views(array: Any, buffer_index: int) -> tuple[Any, Any, Any]:
     return views, valid, data if data is not None else pa.py_buffer(b"")
 
 
+def select(values: Any, rows: Any) -> Any:
+    """``values[rows]`` for ``rows`` a numpy index array (or a slice): a plain slice when the rows
+    are a contiguous range, and 16-byte views moved as one item each, not byte by byte."""
+    import numpy as np
+
+    if isinstance(rows, np.ndarray) and len(rows) and int(rows[-1]) - int(rows[0]) + 1 == len(rows) \
+            and (len(rows) < 2 or bool((np.diff(rows) == 1).all())):
+        return values[int(rows[0]):int(rows[-1]) + 1]
+    if values.ndim == 2 and values.shape[1] == 16 and values.dtype == np.uint8 and values.flags.c_contiguous:
+        return values.view(np.dtype((np.void, 16)))[:, 0][rows].view(np.uint8).reshape(-1, 16)
+    return values[rows]
+
+
 class RowStore:
     """Columns of every line of a batch, indexed by ``seq`` (the line's position in the batch).
 
@@ -62,30 +78,40 @@ class RowStore:
         self.buffers: list[Any] = []
         self.parts: list[ScanResult] = []
         self.cols: dict[str, Any] = {}
+        self.hashes: Any = None
+        self.bad: dict[int, list[str]] = {}
         self.present: Any = None
         self.n = 0
 
     def add_scan(self, result: ScanResult) -> None:
-        """The next chunk's scan (its lines follow the previous chunk's)."""
+        """The next scan's lines (they follow the previous scan's). Its rows may be a slice of
+        arrays that later scans fill too (:class:`ingest.native.ScanArrays`)."""
         import numpy as np
         import pyarrow as pa
 
         base = len(self.buffers)
         self.buffers += [pa.py_buffer(result.data), pa.py_buffer(result.side)]
         if base:
-            v32 = result.views.view(np.int32)  # [column, row, 4]
+            v32 = result.views.view(np.int32)  # [column, row, 4]: a view of the scan's rows
             long = v32[:, :, 0] > 12
             v32[:, :, 2][long] += base
         self.parts.append(result)
 
-    def finish_scans(self) -> None:
-        """Columns of all scanned lines (one chunk: its arrays, as they are)."""
+    def finish_scans(self, arrays: Any = None) -> None:
+        """Columns of all scanned lines: ``arrays`` (a :class:`ingest.native.ScanArrays` that
+        the scans filled in place), else those of the one scan, else the scans concatenated."""
         import numpy as np
 
         parts = self.parts
-        if len(parts) == 1:
+        if arrays is not None:
+            if sum(r.n for r in parts) != len(arrays.kinds):
+                raise ValueError("the scans did not fill every row of the batch")
+            views, valid, ints, dbls, kinds = arrays.views, arrays.valid, arrays.ints, arrays.dbls, arrays.kinds
+            slow, hashes = arrays.flags.astype(bool), arrays.hashes
+        elif len(parts) == 1:
             r = parts[0]
             views, valid, ints, dbls, kinds, slow = r.views, r.valid, r.ints, r.dbls, r.kinds, r.slow
+            hashes = r.hashes
         elif parts:
             views = np.concatenate([r.views for r in parts], axis=1)
             valid = np.concatenate([r.valid for r in parts], axis=1)
@@ -93,6 +119,7 @@ class RowStore:
             dbls = np.concatenate([r.dbls for r in parts], axis=1)
             kinds = np.concatenate([r.kinds for r in parts])
             slow = np.concatenate([r.slow for r in parts])
+            hashes = np.concatenate([r.hashes for r in parts])
         else:
             views = np.zeros((len(STR_COLUMNS), 0, 16), dtype=np.uint8)
             valid = np.zeros((len(STR_COLUMNS) + len(NUMERIC), 0), dtype=np.uint8)
@@ -100,6 +127,7 @@ class RowStore:
             dbls = np.zeros((len(DBL_COLUMNS), 0), dtype=np.float64)
             kinds = np.zeros(0, dtype=np.int32)
             slow = np.zeros(0, dtype=bool)
+            hashes = np.zeros(0, dtype=np.uint64)
         self.parts = []
         n = len(kinds)
         self.n = n
@@ -113,8 +141,10 @@ class RowStore:
         cols["event_kind"] = kinds + 1
         cols["redactions"] = np.zeros(n, dtype=np.int32)
         self.cols = cols
+        self.hashes = hashes
         self.present = ~slow
-        self._bad: dict[int, list[str]] = {}
+        self.bad: dict[int, list[str]] = {}
+        """``seq -> bad_fields`` of the exact path's rows that have any."""
 
     def set_rows(self, rows: list[dict[str, Any]]) -> None:
         """Rows of the exact path (``pre_row`` dicts with ``seq``) into their lines' places."""
@@ -130,6 +160,8 @@ class RowStore:
             self.buffers.append(data)
             self.cols[name][0][seqs] = views
             self.cols[name][1][seqs] = valid
+            if name == "event_id":
+                self.hashes[seqs] = md5_prefixes(self.lib, views, self.buffers)
         for name, dtype in NUMERIC.items():
             values = [r[name] for r in rows]
             self.cols[name][0][seqs] = np.array([v if v is not None else 0 for v in values], dtype=dtype)
@@ -140,7 +172,7 @@ class RowStore:
         self.present[seqs] = True
         for r in rows:
             if r["bad_fields"]:
-                self._bad[int(r["seq"])] = list(r["bad_fields"])
+                self.bad[int(r["seq"])] = list(r["bad_fields"])
 
     def bad_fields(self, rows: Any) -> Any:
         """The ``bad_fields`` lists of ``rows`` (empty for every line the scanner handled)."""
@@ -149,15 +181,33 @@ class RowStore:
 
         lengths = np.zeros(len(rows), dtype=np.int32)
         values: list[str] = []
-        if self._bad:
+        if self.bad:
             for i, seq in enumerate(rows.tolist()):
-                bad = self._bad.get(seq)
+                bad = self.bad.get(seq)
                 if bad:
                     lengths[i] = len(bad)
                     values.extend(bad)
         offsets = np.zeros(len(rows) + 1, dtype=np.int32)
         np.cumsum(lengths, out=offsets[1:])
         return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, type=pa.string()))
+
+    def id_hashes(self, rows: Any) -> Any:
+        """The duplicate keys (``uint64``, see :func:`ingest.native.md5_prefixes`) of the event
+        ids of ``rows`` (computed by the scanner, and for the exact path's rows by
+        :meth:`set_rows`)."""
+        return select(self.hashes, rows)
+
+    def string_view(self, name: str, rows: Any) -> Any:
+        """Text column ``name`` of the lines ``rows`` as an Arrow ``string_view`` array over the
+        batch's buffers (no string bytes are copied; the Parquet writer reads them in place)."""
+        import numpy as np
+        import pyarrow as pa
+
+        views, valid = self.cols[name]
+        views = np.ascontiguousarray(select(views, rows))
+        valid = select(valid, rows)
+        bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+        return pa.Array.from_buffers(pa.string_view(), len(valid), [bitmap, pa.py_buffer(views), *self.buffers])
 
     def arrow(self, name: str, rows: Any = None) -> Any:
         """Column ``name`` (text as ``string``) of the lines ``rows`` (seq numbers; all if None)."""
@@ -178,7 +228,7 @@ class RowStore:
             return pa.array(self.kinds, type=pa.string()).take(pa.array(col[rows], type=pa.int32()))
         if not isinstance(col, tuple):
             return pa.array(col[rows])
-        values, valid = np.ascontiguousarray(col[0][rows]), col[1][rows]
+        values, valid = np.ascontiguousarray(select(col[0], rows)), select(col[1], rows)
         if name not in NUMERIC:
             return gather_strings(self.lib, values, valid, self.buffers)
         bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))

@@ -80,10 +80,23 @@ typedef struct {
     const uint8_t *s, *e; /* raw value span; strings include their quotes */
 } Slot;
 
+/* Payload keys repeat from line to line: what a key means (secret name? which payload field?)
+ * is remembered per scan call in a small open-addressing table. */
+#define KEY_CACHE 4096
+#define KEY_CACHE_LEN 40
+typedef struct {
+    uint32_t hash;
+    int16_t len; /* 0: empty entry */
+    int8_t field_plus1;
+    int8_t secret;
+    uint8_t key[KEY_CACHE_LEN];
+} KeyEntry;
+
 typedef struct {
     const Config *cfg;
     const uint8_t *p, *end;
     uint8_t *scratch; /* decode area for pattern checks (never advanced) */
+    KeyEntry *keys;   /* KEY_CACHE entries, or NULL */
     Slot slots[MAX_FIELDS];
 } Ctx;
 
@@ -504,6 +517,48 @@ static int key_is_secret(const Config *cfg, const uint8_t *s, int64_t n)
     return 0;
 }
 
+static int field_of(const Config *cfg, const uint8_t *s, int64_t n)
+{
+    for (int32_t f = 0; f < cfg->n_fields; f++)
+        if (cfg->field_lens[f] == n && memcmp(cfg->field_names[f], s, (size_t)n) == 0) return f;
+    return -1;
+}
+
+/* For the (ASCII, unescaped) payload key s[0, n): is it a secret name (when redaction is on),
+ * and which payload field is it (-1: none); remembered in c->keys. */
+static int key_lookup(Ctx *c, const uint8_t *s, int64_t n, int *field)
+{
+    const Config *cfg = c->cfg;
+    if (n <= 0 || n > KEY_CACHE_LEN || c->keys == NULL) {
+        *field = field_of(cfg, s, n);
+        return cfg->redact && key_is_secret(cfg, s, n);
+    }
+    uint32_t h = 2166136261u;
+    for (int64_t i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
+    for (uint32_t probe = 0; probe < 16; probe++) {
+        KeyEntry *e = &c->keys[(h + probe) & (KEY_CACHE - 1)];
+        if (e->len == 0) {
+            int f = field_of(cfg, s, n);
+            int secret = cfg->redact && key_is_secret(cfg, s, n);
+            if (f < 127) {
+                e->hash = h;
+                e->len = (int16_t)n;
+                e->field_plus1 = (int8_t)(f + 1);
+                e->secret = (int8_t)secret;
+                memcpy(e->key, s, (size_t)n);
+            }
+            *field = f;
+            return secret;
+        }
+        if (e->hash == h && e->len == n && memcmp(e->key, s, (size_t)n) == 0) {
+            *field = e->field_plus1 - 1;
+            return e->secret;
+        }
+    }
+    *field = field_of(cfg, s, n);
+    return cfg->redact && key_is_secret(cfg, s, n);
+}
+
 /* ------------------------------------------------------------------ the recursive parse */
 
 static int parse_value(Ctx *c, int depth, int in_payload, Slot *slot);
@@ -528,16 +583,9 @@ static int parse_object(Ctx *c, int depth, int in_payload, int top)
         int field = -1;
         if (in_payload) {
             if (esc || nonascii) return 0; /* unusual key: the exact path normalises it */
-            if (c->cfg->redact && key_is_secret(c->cfg, ks + 1, ke - ks - 2)) return 0;
-            if (top) {
-                int64_t kl = ke - ks - 2;
-                for (int32_t f = 0; f < c->cfg->n_fields; f++) {
-                    if (c->cfg->field_lens[f] == kl && memcmp(c->cfg->field_names[f], ks + 1, (size_t)kl) == 0) {
-                        field = f;
-                        break;
-                    }
-                }
-            }
+            int f;
+            if (key_lookup(c, ks + 1, ke - ks - 2, &f)) return 0;
+            if (top) field = f;
         }
         skip_ws(c);
         if (c->p >= c->end || *c->p != ':') return 0;
@@ -1118,18 +1166,23 @@ static int do_line(Ctx *c, Out *o, int64_t row, int64_t *ints, double *dbls, int
 }
 
 /* Scan lines [first, last) of data (offsets[i]..offsets[i+1], each ending with '\n').
- * Output rows are line indexes; flags[i] = 1 for lines that take the exact path.
+ * Output rows are line indexes; flags[i] = 1 for lines that take the exact path; id_hash[i] is
+ * the duplicate key of the event id of every other line.
  * side[side_start, side_start + side_cap) is this call's part of the decoded-string buffer.
  * Returns the side bytes used. */
+static uint64_t md5_prefix(const uint8_t *s, int64_t n);
+
 int64_t hl_scan(const Config *cfg, const uint8_t *data, const int64_t *offsets, int64_t first, int64_t last,
                 int64_t n_rows, uint8_t *views, uint8_t *valid, int64_t *ints, double *dbls, int32_t *kinds,
-                uint8_t *flags, uint8_t *side, int64_t side_start, int64_t side_cap, uint8_t *scratch)
+                uint8_t *flags, uint8_t *side, int64_t side_start, int64_t side_cap, uint8_t *scratch,
+                uint64_t *id_hash)
 {
     Ctx c;
     Out o;
     if (!trigger_ready) init_triggers();
     c.cfg = cfg;
     c.scratch = scratch;
+    c.keys = (KeyEntry *)calloc(KEY_CACHE, sizeof(KeyEntry));
     o.data = data;
     o.side = side;
     o.side_pos = side_start;
@@ -1148,8 +1201,21 @@ int64_t hl_scan(const Config *cfg, const uint8_t *data, const int64_t *offsets, 
             flags[i] = 1;
             o.side_pos = mark;
             for (int k = 0; k < N_VALID; k++) valid[(int64_t)k * n_rows + i] = 0;
+        } else {
+            /* the duplicate key of the event id (see hl_md5_views), while the line is in cache */
+            const uint8_t *v = views + ((int64_t)S_EVENT_ID * n_rows + i) * 16;
+            int32_t len, buf, off;
+            memcpy(&len, v, 4);
+            if (len <= 12) {
+                id_hash[i] = md5_prefix(v + 4, len > 0 ? len : 0);
+            } else {
+                memcpy(&buf, v + 8, 4);
+                memcpy(&off, v + 12, 4);
+                id_hash[i] = md5_prefix((buf == 0 ? data : side) + off, len);
+            }
         }
     }
+    free(c.keys);
     return o.side_pos - side_start;
 }
 
@@ -1192,4 +1258,171 @@ void hl_gather(const uint8_t *views, int64_t n, const uint8_t *const *buffers, c
             memcpy(out + offsets[i], buffers[buf] + off, (size_t)len);
         }
     }
+}
+
+/* ------------------------------------------------------------------ duplicate keys */
+
+static const uint32_t MD5_K[64] = {
+    0xd76aa478u, 0xe8c7b756u, 0x242070dbu, 0xc1bdceeeu, 0xf57c0fafu, 0x4787c62au, 0xa8304613u, 0xfd469501u,
+    0x698098d8u, 0x8b44f7afu, 0xffff5bb1u, 0x895cd7beu, 0x6b901122u, 0xfd987193u, 0xa679438eu, 0x49b40821u,
+    0xf61e2562u, 0xc040b340u, 0x265e5a51u, 0xe9b6c7aau, 0xd62f105du, 0x02441453u, 0xd8a1e681u, 0xe7d3fbc8u,
+    0x21e1cde6u, 0xc33707d6u, 0xf4d50d87u, 0x455a14edu, 0xa9e3e905u, 0xfcefa3f8u, 0x676f02d9u, 0x8d2a4c8au,
+    0xfffa3942u, 0x8771f681u, 0x6d9d6122u, 0xfde5380cu, 0xa4beea44u, 0x4bdecfa9u, 0xf6bb4b60u, 0xbebfbc70u,
+    0x289b7ec6u, 0xeaa127fau, 0xd4ef3085u, 0x04881d05u, 0xd9d4d039u, 0xe6db99e5u, 0x1fa27cf8u, 0xc4ac5665u,
+    0xf4292244u, 0x432aff97u, 0xab9423a7u, 0xfc93a039u, 0x655b59c3u, 0x8f0ccc92u, 0xffeff47du, 0x85845dd1u,
+    0x6fa87e4fu, 0xfe2ce6e0u, 0xa3014314u, 0x4e0811a1u, 0xf7537e82u, 0xbd3af235u, 0x2ad7d2bbu, 0xeb86d391u,
+};
+static const uint8_t MD5_R[64] = {
+    7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
+    5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+    4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
+    6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+};
+
+static void md5_block(uint32_t h[4], const uint8_t *p)
+{
+    uint32_t w[16];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
+    for (int i = 0; i < 64; i++) {
+        uint32_t f;
+        int g;
+        if (i < 16) { f = (b & c) | (~b & d); g = i; }
+        else if (i < 32) { f = (d & b) | (~d & c); g = (5 * i + 1) & 15; }
+        else if (i < 48) { f = b ^ c ^ d; g = (3 * i + 5) & 15; }
+        else { f = c ^ (b | ~d); g = (7 * i) & 15; }
+        uint32_t t = d, x = a + f + MD5_K[i] + w[g];
+        d = c;
+        c = b;
+        b = b + ((x << MD5_R[i]) | (x >> (32 - MD5_R[i])));
+        a = t;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d;
+}
+
+static inline uint32_t bswap32(uint32_t x)
+{
+    return (x >> 24) | ((x >> 8) & 0xff00u) | ((x << 8) & 0xff0000u) | (x << 24);
+}
+
+/* The first 8 bytes of MD5(s[0, n)) read big-endian. */
+static uint64_t md5_prefix(const uint8_t *s, int64_t n)
+{
+    uint32_t h[4] = {0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u};
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) md5_block(h, s + i);
+    uint8_t tail[128];
+    int64_t rest = n - i;
+    memcpy(tail, s + i, (size_t)rest);
+    tail[rest] = 0x80;
+    int64_t size = rest + 1 + 8 <= 64 ? 64 : 128;
+    memset(tail + rest + 1, 0, (size_t)(size - rest - 1));
+    uint64_t bits = (uint64_t)n * 8;
+    for (int k = 0; k < 8; k++) tail[size - 8 + k] = (uint8_t)(bits >> (8 * k));
+    md5_block(h, tail);
+    if (size == 128) md5_block(h, tail + 64);
+    return ((uint64_t)bswap32(h[0]) << 32) | bswap32(h[1]);
+}
+
+/* Per Arrow string_view entry (rows [first, last) of views): out[i] = the first 8 bytes of the
+ * string's MD5 read big-endian, which is DuckDB's CAST('0x' || md5(s)[1:16] AS UBIGINT), the
+ * duplicate key that both ingest paths keep in the history. */
+void hl_md5_views(const uint8_t *views, int64_t first, int64_t last, const uint8_t *const *buffers, uint64_t *out)
+{
+    for (int64_t i = first; i < last; i++) {
+        const uint8_t *v = views + i * 16;
+        int32_t len;
+        memcpy(&len, v, 4);
+        if (len <= 12) {
+            out[i] = md5_prefix(v + 4, len > 0 ? len : 0);
+        } else {
+            int32_t buf, off;
+            memcpy(&buf, v + 8, 4);
+            memcpy(&off, v + 12, 4);
+            out[i] = md5_prefix(buffers[buf] + off, len);
+        }
+    }
+}
+
+/* Number of newlines in data[0, n). */
+int64_t hl_count_lines(const uint8_t *data, int64_t n)
+{
+    int64_t count = 0, pos = 0;
+    while (pos < n) {
+        const uint8_t *nl = memchr(data + pos, '\n', (size_t)(n - pos));
+        if (nl == NULL) break;
+        pos = nl - data + 1;
+        count++;
+    }
+    return count;
+}
+
+/* ------------------------------------------------------------------ key sets */
+
+static inline uint64_t key_slot(uint64_t k, int bits) { return (k * 0x9E3779B97F4A7C15ull) >> (64 - bits); }
+
+static int table_bits(int64_t n)
+{
+    int bits = 4;
+    while (((int64_t)1 << bits) < 2 * n + 1) bits++;
+    return bits;
+}
+
+/* out[i] = 1 when keys[i] is one of set[0, n_set). Returns 0, or -1 when out of memory. */
+int32_t hl_in_set(const uint64_t *set, int64_t n_set, const uint64_t *keys, int64_t n_keys, uint8_t *out)
+{
+    int bits = table_bits(n_set);
+    uint64_t mask = ((uint64_t)1 << bits) - 1;
+    uint64_t *slots = (uint64_t *)malloc(sizeof(uint64_t) << bits);
+    uint8_t *used = (uint8_t *)calloc((size_t)1 << bits, 1);
+    if (slots == NULL || used == NULL) {
+        free(slots);
+        free(used);
+        return -1;
+    }
+    for (int64_t i = 0; i < n_set; i++) {
+        uint64_t j = key_slot(set[i], bits);
+        while (used[j] && slots[j] != set[i]) j = (j + 1) & mask;
+        used[j] = 1;
+        slots[j] = set[i];
+    }
+    for (int64_t i = 0; i < n_keys; i++) {
+        uint64_t j = key_slot(keys[i], bits);
+        uint8_t hit = 0;
+        while (used[j]) {
+            if (slots[j] == keys[i]) {
+                hit = 1;
+                break;
+            }
+            j = (j + 1) & mask;
+        }
+        out[i] = hit;
+    }
+    free(slots);
+    free(used);
+    return 0;
+}
+
+/* out[i] = 1 when keys[i] occurs more than once in keys[0, n). Returns 0, or -1 when out of memory. */
+int32_t hl_repeated(const uint64_t *keys, int64_t n, uint8_t *out)
+{
+    int bits = table_bits(n);
+    uint64_t mask = ((uint64_t)1 << bits) - 1;
+    int64_t *first = (int64_t *)malloc(sizeof(int64_t) << bits);
+    if (first == NULL) return -1;
+    memset(first, 0xff, sizeof(int64_t) << bits); /* -1: empty */
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t j = key_slot(keys[i], bits);
+        out[i] = 0;
+        while (first[j] >= 0 && keys[first[j]] != keys[i]) j = (j + 1) & mask;
+        if (first[j] < 0) {
+            first[j] = i;
+        } else {
+            out[first[j]] = 1;
+            out[i] = 1;
+        }
+    }
+    free(first);
+    return 0;
 }

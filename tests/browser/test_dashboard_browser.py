@@ -32,6 +32,8 @@ PAGES = [
 ]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 SHOT_PAGES = {"traces", "hooks_tools", "errors", "health"}
+WATERFALL = '[data-testid="stVegaLiteChart"][aria-label^="Waterfall of trace "]'
+"""The open trace's waterfall chart (the Traces page also charts the listed traces)."""
 
 
 def wait_idle(page, timeout_ms: int = 180_000) -> None:
@@ -103,7 +105,7 @@ def test_every_page_in_chromium(dashboard_server) -> None:
                 if name in SHOT_PAGES:
                     shot(page, name)
 
-            # Click into a trace: select the first row of the traces table (the row-selection column).
+            # Open a trace with the first row's Open button (the column after the row-selection one).
             page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Traces").first.click()
             page.wait_for_selector("h1:has-text('Traces')", timeout=180_000)
             wait_idle(page)
@@ -111,21 +113,42 @@ def test_every_page_in_chromium(dashboard_server) -> None:
             box = grid.bounding_box()
             assert box is not None
             started = time.perf_counter()
-            page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)  # selection cell of the first data row
+            page.mouse.click(box["x"] + 68, box["y"] + 35 + 17)  # Open button of the first data row
             page.wait_for_selector("h3:has-text('Trace ')", timeout=120_000)
-            page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=120_000)
+            page.wait_for_selector(WATERFALL, timeout=120_000)
             timings["open_trace_s"] = round(time.perf_counter() - started, 3)
             wait_idle(page)
             assert_no_exception(page, "trace detail")
             assert "trace=" in page.url
+            first = page.evaluate("() => new URL(location.href).searchParams.get('trace')")
+            assert page.get_by_text(first).count() >= 1  # the panel names the whole id
+            # Selecting another row (the row-selection column) opens that trace instead.
+            started = time.perf_counter()
+            page.mouse.click(box["x"] + 14, box["y"] + 35 + 17 + 35)  # selection cell of the second row
+            page.wait_for_function("(prev) => new URL(location.href).searchParams.get('trace') !== prev", arg=first,
+                                   timeout=120_000)
+            second = page.evaluate("() => new URL(location.href).searchParams.get('trace')")
+            page.get_by_text(second).first.wait_for(timeout=120_000)
+            timings["open_trace_by_selection_s"] = round(time.perf_counter() - started, 3)
+            wait_idle(page)
+            assert_no_exception(page, "trace detail (selected row)")
+            assert page.locator(WATERFALL).count() == 1
+            assert page.locator(f'[data-testid="stVegaLiteChart"][aria-label="Waterfall of trace {second}"]').count() == 1
             shot(page, "trace")
-            # the other tabs of the trace render too
-            for tab in ("Success criteria", "Routing", "Raw events", "Similar traces"):
+            # the other tabs of the trace render too, each when opened
+            assert page.get_by_text("payloads are redacted at ingest").count() == 0
+            for tab, shows in (("Success criteria", "This trace "), ("Routing", None),
+                               ("Raw events", "payloads are redacted at ingest"), ("Similar traces", None)):
                 page.get_by_role("tab", name=tab).click()
                 wait_idle(page)
                 assert_no_exception(page, f"trace tab {tab}")
+                if shows:
+                    assert page.get_by_text(shows).count() >= 1, tab
             page.get_by_role("button", name="Find similar traces").click()
-            page.wait_for_selector(IDLE.replace("notRunning", "running"), timeout=60_000)
+            # the answer (matches, or why there are none); waiting for a "running" state instead
+            # races a fast run
+            page.wait_for_function("() => /confidence \\d|No learned pattern is similar|no prompt text|need the learned/"
+                                   ".test(document.body.innerText)", timeout=60_000)
             wait_idle(page)
             assert_no_exception(page, "similar traces")
 

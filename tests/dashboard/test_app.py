@@ -39,6 +39,11 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def waterfalls(at: AppTest) -> list:
+    """The trace waterfall charts on the page (the Traces page also charts the listed traces)."""
+    return [c for c in at.get("vega_lite_chart") if "milliseconds since the prompt" in c.proto.spec]
+
+
 def assert_clean(at: AppTest) -> None:
     """No exception and no error box other than a trace's failed success criteria."""
     assert not at.exception, [e.value for e in at.exception]
@@ -111,6 +116,8 @@ def test_project_filter_narrows_the_overview(lake_home) -> None:
 def test_traces_table_search_and_trace_detail(lake_home) -> None:
     at = run_page("traces")
     assert_clean(at)
+    assert not waterfalls(at)  # no trace open yet
+    assert any('"seconds"' in c.proto.spec for c in at.get("vega_lite_chart"))  # the listed traces, charted
     table = at.dataframe[0].value
     assert len(table) > 10
     assert {"correlation_id", "prompt_text", "status", "duration_ms"} <= set(table.columns)
@@ -134,20 +141,53 @@ def test_trace_detail_shows_waterfall_criteria_and_raw_events(lake_home) -> None
     assert any(s.value.startswith("Trace ") for s in at.subheader)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Tool failures"] == str(int(pick["tool_failures"]))
-    charts = at.get("vega_lite_chart")
-    assert charts, "the waterfall chart is missing"
+    assert waterfalls(at), "the waterfall chart is missing"
+    assert pick["correlation_id"] in texts(at)  # the full id is on the panel, not just its prefix
+    # only the open tab is computed: the raw events table is not drawn with the timeline
+    assert not any("event_name" in df.value.columns for df in at.dataframe)
+    tabs = f"trace_tab_{pick['correlation_id']}"
+    at.session_state[tabs] = "Success criteria"
+    at.run()
+    assert_clean(at)
     body = texts(at)
     assert "Failed criteria" in "\n".join(e.value for e in at.get("alert")) or "no_errors" in body \
         or any("no_errors" in str(df.value) for df in at.dataframe)
+    at.session_state[tabs] = "Routing"
+    at.run()
+    assert_clean(at)
+    assert "Delegated to:" in texts(at)  # the trace delegated to a subagent
     # raw events table lists the trace's hook events, payload shown as JSON
+    at.session_state[tabs] = "Raw events"
+    at.run()
+    assert_clean(at)
     assert any("event_name" in df.value.columns for df in at.dataframe)
     assert at.json, "raw payload JSON is missing"
     # "Similar traces" matches the prompt against the learned patterns on demand
     if lake_home.learned:
+        at.session_state[tabs] = "Similar traces"
+        at.run()
         at.button(key=f"similar_{pick['correlation_id']}").click().run()
         assert_clean(at)
         assert any("confidence" in m.value and "pat_" in m.value for m in at.markdown), \
             [i.value for i in at.info]
+
+
+def test_opening_another_trace_starts_on_its_timeline(lake_home) -> None:
+    import lakehouse
+    from lakehouse import queries
+
+    con = lakehouse.connect()
+    first, second = queries.traces(con, queries.Filters(), limit=2)["correlation_id"]
+    at = run_page("traces", {"trace": first})
+    at.session_state[f"trace_tab_{first}"] = "Raw events"
+    at.run()
+    assert any("event_name" in df.value.columns for df in at.dataframe)
+    at.text_input(key="t_open").input(second).run()
+    assert_clean(at)
+    assert at.query_params["trace"] == [second] or at.query_params["trace"] == second
+    assert second in texts(at)
+    assert waterfalls(at), "the new trace opens on its waterfall"
+    assert not any("event_name" in df.value.columns for df in at.dataframe)
 
 
 def test_unknown_trace_id_says_so(lake_home) -> None:

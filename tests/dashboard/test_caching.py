@@ -87,3 +87,23 @@ def test_overview_does_not_load_the_learning_side(lake_home) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_lake_connection_memory_is_bounded(lake_home, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's DuckDB connection gets a memory limit (a shared machine also runs ingest and learn)."""
+    import duckdb
+
+    def limit_of(setting: str) -> str:
+        probe = duckdb.connect(":memory:")
+        probe.execute(f"SET memory_limit = '{setting}'")
+        return probe.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    assert (1 << 30) <= int(common.memory_limit().removesuffix("MB")) << 20 <= (3 << 30)
+    monkeypatch.setenv(common.MEMORY_LIMIT_ENV, "1GB")
+    st.cache_resource.clear()
+    try:
+        con = common.connection()
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == limit_of("1GB")
+        assert con.execute("SELECT count(*) FROM execution_traces").fetchone()[0] > 0
+    finally:
+        st.cache_resource.clear()
