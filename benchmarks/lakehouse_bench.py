@@ -15,11 +15,15 @@ measured in the same process (a plain group-by over all events in Parquet, and `
 is reported next to the figures, because this machine is shared and timings are noisy.
 
 ``assemble_trace`` figures: "first lookup" asks for ids never looked up before on the connection
-(nothing about them is in DuckDB's buffers yet; the file's pages may be in the OS cache); the
+(nothing about them is in DuckDB's buffers yet); the rollup file is first read through once, so its
+pages are in the OS page cache, as they are after any refresh (a refresh writes the whole file); the
 same is measured through the rollup's tables (``lookup="tables"``, the path of rollups without
 trace documents) on other ids, as a same-process baseline; "new process" runs each lookup in a
 fresh Python process (connect, then one ``assemble_trace``; only that call is timed), and
 ``hooklake trace ID --json`` is timed end to end. Every id is used by one measurement only.
+"cold disk" repeats the first lookup on a new connection after the rollup file's pages were
+dropped from the OS cache (``posix_fadvise(DONTNEED)``): every block read then goes to the disk.
+Its same-process baseline is one random 4 KB read of the dropped file.
 
 Queries per view: summary views are read whole (``SELECT *``); row-level views are read the way the
 dashboard and the CLI read them: the latest 100 rows, and the rows of one trace.
@@ -116,11 +120,51 @@ def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def read_through(path: Path) -> dict[str, float]:
+    """Read a file once (its pages land in the OS page cache); returns the time and rate."""
+    t = time.perf_counter()
+    size = 0
+    with open(path, "rb", buffering=0) as fh:
+        while chunk := fh.read(8 << 20):
+            size += len(chunk)
+    s = time.perf_counter() - t
+    return {"s": round(s, 2), "gb_per_s": round(size / 1e9 / max(s, 1e-9), 2)}
+
+
+def drop_from_os_cache(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def measure_cold(home: Path, ids: list[str]) -> dict[str, Any]:
+    """First lookups with the rollup file dropped from the OS page cache, on a new connection, and
+    the same-process baseline: one random 4 KB read of the dropped file."""
+    import lakehouse
+    from lakehouse.traces import assemble_trace
+
+    db = home / "state" / "lakehouse.duckdb"
+    drop_from_os_cache(db)
+    con = lakehouse.connect(home, learning=False, refresh="never")
+    con.execute("SET memory_limit = '3GB'")
+    it = iter(ids)
+    out: dict[str, Any] = {"assemble_trace_cold_disk": timed(lambda: assemble_trace(next(it), con), len(ids))}
+    con.close()
+    drop_from_os_cache(db)
+    size = db.stat().st_size
+    rng = random.Random(2)
+    with open(db, "rb", buffering=0) as fh:
+        fd = fh.fileno()
+        out["baseline_cold_4k_read"] = timed(lambda: os.pread(fd, 4096, rng.randrange(0, size - 4096) & ~4095), 100)
+    read_through(db)  # leave the file as it was found: in the OS cache
+    return out
+
+
 def measure(home: Path, repeat: int, traces_runs: int) -> dict[str, Any]:
     import lakehouse
     from lakehouse.traces import assemble_trace
 
     res: dict[str, Any] = {"loadavg_start": loadavg()}
+    res["rollup_read_through"] = read_through(home / "state" / "lakehouse.duckdb")
     con = lakehouse.connect(home, learning=False)
     con.execute("SET memory_limit = '3GB'")  # a shared machine: stay within a fair share
     con.execute("SET threads = 2")
@@ -133,10 +177,11 @@ def measure(home: Path, repeat: int, traces_runs: int) -> dict[str, Any]:
     res["baseline_groupby_10cols"] = timed(lambda: con.execute(
         f"SELECT event_kind, count(*), avg(duration_ms) FROM read_parquet('{glob}') GROUP BY 1").fetchall(), 5)
     sample = [r[0] for r in con.execute(
-        "SELECT correlation_id FROM rollup.trace_facts USING SAMPLE 800 ROWS").fetchall()]
+        "SELECT correlation_id FROM rollup.trace_facts USING SAMPLE 1000 ROWS").fetchall()]
     random.Random(1).shuffle(sample)
     # disjoint id sets: no measurement warms the ids of another
-    ids, table_ids, point_ids, process_ids = sample[:200], sample[200:400], sample[400:500], sample[500:]
+    ids, table_ids, point_ids, process_ids = sample[:200], sample[200:400], sample[400:500], sample[500:800]
+    cold_ids = sample[800:]
     it = iter(ids)
     # first lookup: every id looked up for the first time on this connection
     res["assemble_trace"] = timed(lambda: assemble_trace(next(it), con), len(ids))
@@ -190,6 +235,7 @@ def measure(home: Path, repeat: int, traces_runs: int) -> dict[str, Any]:
     res["baseline_import_duckdb"] = timed(
         lambda: subprocess.run([sys.executable, "-c", "import duckdb"], capture_output=True, check=True), traces_runs)
     con.close()
+    res.update(measure_cold(home, cold_ids))
     res["loadavg_end"] = loadavg()
     return res
 
@@ -290,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
 
     add("assemble_trace (first lookup of each id)", lambda r: r["assemble_trace"])
     add("assemble_trace (first lookup, rollup tables path)", lambda r: r["assemble_trace_tables"])
+    add("assemble_trace (first lookup, cold disk, new connection)", lambda r: r["assemble_trace_cold_disk"])
+    add("baseline: one random 4 KB read, cold disk", lambda r: r["baseline_cold_4k_read"])
     add("assemble_trace (new process: first call)", lambda r: r["assemble_trace_new_process"])
     add("assemble_trace (warm: ids seen before)", lambda r: r["assemble_trace_warm"])
     add("assemble_trace (2-deep subagents, each id twice)", lambda r: r["assemble_trace_nested"])

@@ -46,7 +46,7 @@ def hook_events(root: dict[str, Any]) -> list[dict[str, Any]]:
     """The hook events of an assembled trace that are not drawn as spans, with the agent they ran in.
 
     A captured hook (``hook_type`` "capture") is one Claude Code hook event; wrapped hooks with a
-    duration are spans already (see ``queries._flatten``).
+    duration are spans already (see ``queries.flatten_trace``).
     """
     out: list[dict[str, Any]] = []
 
@@ -75,15 +75,15 @@ def build(con: Any, correlation_id: str) -> TraceView:
 
     root = assemble_trace(correlation_id, con)
     if root is None:
-        return TraceView(correlation_id, {}, (), pd.DataFrame(columns=q._SPAN_COLUMNS),
+        return TraceView(correlation_id, {}, (), pd.DataFrame(columns=q.SPAN_COLUMNS),
                          pd.DataFrame(columns=HOOK_EVENT_COLUMNS))
     summary = {k: v for k, v in root.items() if k not in ("children", "criteria")}
     summary.update(root.get("criteria") or {})
     summary.setdefault("prompt_text", root.get("prompt"))
     tree: list[dict[str, Any]] = []
     spans: list[dict[str, Any]] = []
-    q._flatten(root, None, 0, tree, spans)
-    frame = pd.DataFrame(spans, columns=q._SPAN_COLUMNS)
+    q.flatten_trace(root, None, 0, tree, spans)
+    frame = pd.DataFrame(spans, columns=q.SPAN_COLUMNS)
     for col in ("started_at", "ended_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True)
     frame = frame.sort_values("started_at", kind="stable").reset_index(drop=True)
@@ -102,8 +102,8 @@ def read_events(con: Any, correlation_id: str) -> Any:
 
     events = pd.DataFrame(trace_timeline(correlation_id, con, include_payload=True))
     if events.empty:
-        return pd.DataFrame(columns=q._EVENT_COLUMNS)
-    events = events.reindex(columns=q._EVENT_COLUMNS)
+        return pd.DataFrame(columns=q.EVENT_COLUMNS)
+    events = events.reindex(columns=q.EVENT_COLUMNS)
     events["event_time"] = pd.to_datetime(events["event_time"], utc=True)
     return events
 

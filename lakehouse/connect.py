@@ -39,14 +39,17 @@ MATERIALISED: tuple[str, ...] = (
     "session_facts",
 )
 
-#: Summary views the rollup stores whole (recomputed at each refresh, and when an open trace
-#: passes in_progress_timeout_s; see lakehouse.rollup).
+#: Views the rollup stores whole, as ``summary_<name>`` tables (recomputed at each refresh, and
+#: when an open trace passes in_progress_timeout_s; see lakehouse.rollup): the summary views, and
+#: agent_routing_decisions, whose "latest N" over a union with a join cannot be pruned when it is
+#: computed at query time (every logged decision is joined to its trace before the sort).
 SUMMARIES: tuple[str, ...] = (
     "agent_success_rates",
     "hook_performance_summary",
     "endpoint_reliability",
     "tool_performance",
     "session_summary",
+    "agent_routing_decisions",
 )
 
 #: How a stored table is read back. execution_traces is stored as of its refresh; the only column

@@ -213,16 +213,16 @@ def trace_detail(con: "duckdb.DuckDBPyConnection", correlation_id: str) -> Trace
 
     root = assemble_trace(correlation_id, con)
     if root is None:
-        return TraceDetail(correlation_id, {}, pd.DataFrame(columns=_TREE_COLUMNS), pd.DataFrame(columns=_SPAN_COLUMNS),
-                           pd.DataFrame(columns=_EVENT_COLUMNS), None)
+        return TraceDetail(correlation_id, {}, pd.DataFrame(columns=TREE_COLUMNS), pd.DataFrame(columns=SPAN_COLUMNS),
+                           pd.DataFrame(columns=EVENT_COLUMNS), None)
     summary = {k: v for k, v in root.items() if k not in ("children", "criteria")}
     summary.update(root.get("criteria") or {})
     summary.setdefault("prompt_text", root.get("prompt"))
     tree: list[dict[str, Any]] = []
     spans: list[dict[str, Any]] = []
-    _flatten(root, None, 0, tree, spans)
+    flatten_trace(root, None, 0, tree, spans)
     events = pd.DataFrame(trace_timeline(correlation_id, con, include_payload=True))
-    events = events.reindex(columns=_EVENT_COLUMNS) if not events.empty else pd.DataFrame(columns=_EVENT_COLUMNS)
+    events = events.reindex(columns=EVENT_COLUMNS) if not events.empty else pd.DataFrame(columns=EVENT_COLUMNS)
     if not events.empty:
         events["event_time"] = pd.to_datetime(events["event_time"], utc=True)
     ids = [row["correlation_id"] for row in tree]
@@ -230,21 +230,21 @@ def trace_detail(con: "duckdb.DuckDBPyConnection", correlation_id: str) -> Trace
         routing = run(con, "trace_routing", ids=ids)
     except QueryUnavailable:
         routing = None
-    span_frame = pd.DataFrame(spans, columns=_SPAN_COLUMNS)
+    span_frame = pd.DataFrame(spans, columns=SPAN_COLUMNS)
     for col in ("started_at", "ended_at"):
         span_frame[col] = pd.to_datetime(span_frame[col], utc=True)
     span_frame = span_frame.sort_values("started_at", kind="stable").reset_index(drop=True)
-    return TraceDetail(correlation_id, summary, pd.DataFrame(tree, columns=_TREE_COLUMNS), span_frame, events, routing)
+    return TraceDetail(correlation_id, summary, pd.DataFrame(tree, columns=TREE_COLUMNS), span_frame, events, routing)
 
 
-_TREE_COLUMNS = ["correlation_id", "parent_correlation_id", "agent_type", "relation", "depth"]
-_SPAN_COLUMNS = ["category", "correlation_id", "span_id", "label", "tool_name", "agent_id", "started_at", "ended_at",
+TREE_COLUMNS = ["correlation_id", "parent_correlation_id", "agent_type", "relation", "depth"]
+SPAN_COLUMNS = ["category", "correlation_id", "span_id", "label", "tool_name", "agent_id", "started_at", "ended_at",
                  "duration_ms", "status", "error_message", "depth"]
-_EVENT_COLUMNS = ["event_time", "event_name", "agent_type", "tool_name", "status", "duration_ms", "error_message",
+EVENT_COLUMNS = ["event_time", "event_name", "agent_type", "tool_name", "status", "duration_ms", "error_message",
                   "correlation_id", "payload"]
 
 
-def _flatten(node: dict[str, Any], trace: str | None, depth: int, tree: list[dict[str, Any]],
+def flatten_trace(node: dict[str, Any], trace: str | None, depth: int, tree: list[dict[str, Any]],
              spans: list[dict[str, Any]]) -> None:
     """Walk an assembled trace: trace nodes go to ``tree``, timed work to ``spans``."""
     kind = node.get("kind")
@@ -280,7 +280,7 @@ def _flatten(node: dict[str, Any], trace: str | None, depth: int, tree: list[dic
                       "duration_ms": node.get("duration_ms"), "status": node.get("status"),
                       "error_message": node.get("error_message"), "depth": depth})
     for child in node.get("children") or []:
-        _flatten(child, trace, depth, tree, spans)
+        flatten_trace(child, trace, depth, tree, spans)
 
 
 # --------------------------------------------------------------------------------------

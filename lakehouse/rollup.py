@@ -256,7 +256,7 @@ def _refresh_locked(paths: Paths, *, full: bool, progress: bool) -> None:
     fp = fingerprint()
     signature = lake_signature(files)
     if (not full and meta.get("fingerprint") == fp and meta.get("lake_signature") == signature
-            and not summaries_due(meta)):
+            and not summaries_due(meta) and not summaries_missing(meta)):
         if trace_docs.needs_build(meta):
             _add_trace_docs(paths, progress=progress)
         if not recent_path(paths).exists():
@@ -603,14 +603,29 @@ def summaries_due(meta: dict[str, str]) -> bool:
     return time.time() >= float(due)
 
 
+SUMMARIES_META_KEY = "summaries"
+"""rollup_meta key: the SUMMARIES stored, comma-separated."""
+
+
+def summaries_missing(meta: dict[str, str]) -> bool:
+    """True when the rollup stores another set of SUMMARIES than this code (a rollup from an
+    earlier version): the next refresh stores them, without recomputing any per-session table.
+    Until then a view with no stored table is computed at query time."""
+    from lakehouse.connect import SUMMARIES
+
+    return meta.get(SUMMARIES_META_KEY) != ",".join(SUMMARIES)
+
+
 def _store_summaries(db: Path) -> None:
     """Recompute the SUMMARIES tables from the stored per-session tables, and note when an open
-    trace will pass the idle timeout (the summaries must be recomputed then)."""
+    trace will pass the idle timeout (the summaries must be recomputed then). A table with a time
+    column is stored in time order, so "latest N" reads prune row groups."""
     import duckdb
 
     from lakehouse.connect import SUMMARIES, bind_to_rollup, create_settings
 
-    con = duckdb.connect(":memory:")
+    spill = db.with_name(f"{ROLLUP_FILE}.spill-{os.getpid()}")
+    con = duckdb.connect(":memory:", config={"memory_limit": memory_limit(), "temp_directory": str(spill)})
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
@@ -626,17 +641,22 @@ def _store_summaries(db: Path) -> None:
         bind_to_rollup(con)
         con.execute("BEGIN")
         for name in SUMMARIES:
-            con.execute(f"CREATE TABLE rollup.summary_{name} AS SELECT * FROM {name}")
+            columns = {r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()}
+            time_column = next((c for c in TIME_COLUMNS if c in columns), None)
+            order = f" ORDER BY {time_column} NULLS FIRST" if time_column else ""
+            con.execute(f"CREATE TABLE rollup.summary_{name} AS SELECT * FROM {name}{order}")
         due = con.execute(
             "SELECT epoch(min(last_event_at)) + (SELECT in_progress_timeout_s FROM lakehouse_settings) "
             "FROM execution_traces WHERE status = 'in_progress'").fetchone()[0]
-        con.execute("DELETE FROM rollup.rollup_meta WHERE key = 'summaries_due_at'")
+        con.execute("DELETE FROM rollup.rollup_meta WHERE key IN ('summaries_due_at', ?)", [SUMMARIES_META_KEY])
+        con.execute("INSERT INTO rollup.rollup_meta VALUES (?, ?)", [SUMMARIES_META_KEY, ",".join(SUMMARIES)])
         if due is not None:
             con.execute("INSERT INTO rollup.rollup_meta VALUES ('summaries_due_at', ?)", [str(float(due))])
         con.execute("COMMIT")
         con.execute("DETACH rollup")
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 TIME_COLUMNS = ("started_at", "created_at", "occurred_at", "first_event_at", "last_event_at")

@@ -121,3 +121,45 @@ def test_open_trace_times_out_in_stored_views_and_summaries(paths: Paths) -> Non
     assert fresh.execute("SELECT in_progress, failed_executions FROM agent_success_rates").fetchone() == (0, 1)
     db = duckdb.connect(str(rollup_path(paths)), read_only=True)
     assert db.execute("SELECT count(*) FROM rollup_meta WHERE key = 'summaries_due_at'").fetchone()[0] == 0
+
+
+def test_routing_decisions_are_stored_whole_and_older_rollups_get_them(paths: Paths) -> None:
+    """agent_routing_decisions is read from a stored table in time order (its "latest N" cannot be
+    pruned when computed at query time); a rollup stored before that answers from the live view
+    and gets the table at its next refresh, with no per-session table recomputed."""
+    import duckdb
+
+    scenarios.build(paths)
+    refresh_rollup(paths)
+    db = duckdb.connect(str(rollup_path(paths)), read_only=True)
+    stored = db.execute("SELECT created_at, routing_strategy FROM summary_agent_routing_decisions").fetchall()
+    assert {s for _, s in stored} >= {"observed"} and len(stored) >= 2
+    times = [t for t, _ in stored]
+    assert times == sorted(times, key=lambda t: (t is not None, t))  # stored in time order, NULLs first
+    db.close()
+    con = lakehouse.connect(paths.home, learning=False)
+    plan = "\n".join(r[1] for r in con.execute(
+        "EXPLAIN SELECT * FROM agent_routing_decisions ORDER BY created_at DESC LIMIT 1").fetchall())
+    assert "summary_agent_routing_decisions" in plan and "routing_logged" not in plan
+    con.close()
+    assert_same_as_direct(paths)
+
+    # an older rollup: no stored table, no record of the stored set
+    db = duckdb.connect(str(rollup_path(paths)))
+    db.execute("DROP TABLE summary_agent_routing_decisions")
+    db.execute("DELETE FROM rollup_meta WHERE key = 'summaries'")
+    facts_before = db.execute("SELECT count(*) FROM trace_facts").fetchone()[0]
+    db.close()
+    assert is_current(paths)
+    old = lakehouse.connect(paths.home, refresh="never", learning=False)  # reads the rollup as it is
+    plan = "\n".join(r[1] for r in old.execute("EXPLAIN SELECT * FROM agent_routing_decisions").fetchall())
+    assert "routing_logged" in plan  # computed at query time from the stored tables
+    direct = lakehouse.connect(paths.home, refresh="off", learning=False)
+    assert snapshot(old, "agent_routing_decisions") == snapshot(direct, "agent_routing_decisions")
+    old.close()
+    refresh_rollup(paths)
+    db = duckdb.connect(str(rollup_path(paths)), read_only=True)
+    assert db.execute("SELECT count(*) FROM summary_agent_routing_decisions").fetchone()[0] == len(stored)
+    assert db.execute("SELECT count(*) FROM trace_facts").fetchone()[0] == facts_before
+    db.close()
+    assert_same_as_direct(paths)
