@@ -229,7 +229,8 @@ class _IngestJob:
             while True:
                 scanner = self._native_scanner()
                 chunks = read_batch(files, max(int(self.settings.ingest.batch_bytes), 1),
-                                    scanner.count_lines if scanner is not None else None)
+                                    scanner.count_lines if scanner is not None else None,
+                                    mapped=scanner is not None)
                 if not chunks:
                     break
                 for chunk in chunks:
@@ -286,6 +287,9 @@ class _IngestJob:
             self.report.engine = "native"
             return self._batch_native(scanner, chunks, files, checkpoint, history)
         self.report.engine = "duckdb"
+        for chunk in chunks:
+            if not isinstance(chunk.data, bytes):  # mapped by read_batch: the DuckDB path takes bytes
+                chunk.data = bytes(chunk.data)
         return self._batch_sql(chunks, files, checkpoint, history)
 
     def _native_scanner(self) -> Any:
@@ -451,7 +455,7 @@ class _IngestJob:
                     rows: list[dict[str, Any]], quarantine: list[dict[str, Any]]) -> int:
         """Normalise line ``li`` of ``chunk`` with the exact path (appending to ``rows`` or to
         ``quarantine``); returns 1 for a blank line (not an event), else 0."""
-        raw = chunk.data[int(offs[li]):int(offs[li + 1])]
+        raw = bytes(chunk.data[int(offs[li]):int(offs[li + 1])])
         if raw.endswith(b"\n"):
             raw = raw[:-1]
         if not raw.strip():
@@ -459,7 +463,8 @@ class _IngestJob:
         try:
             obj = parse_envelope(raw)
             row = pre_row(obj, self.redactor)
-            _clean_strings(row)
+            if b"\\ud" in raw or b"\\uD" in raw:  # a lone surrogate can only come from a \u escape
+                _clean_strings(row)
             row["seq"] = seq
             rows.append(row)
         except Rejected as exc:
@@ -563,14 +568,14 @@ class _IngestJob:
 
         try:
             next_cp.history_file = self.store.write_history(next_cp.generation, history)
+            next_text = next_cp.to_text()
             self.store.write_pending({
                 "batch_id": batch_id,
                 "base_generation": checkpoint.generation,
                 "outputs": [str(p[3]) for p in plan],
                 "temps": [str(p[2]) for p in plan],
                 "tmp_dir": str(tmp_dir),
-                "next": next_cp.to_json(),
-            })
+            }, next_text)
         except OSError as exc:
             self._discard_history(next_cp, checkpoint)
             raise HooklakeError(
@@ -633,7 +638,7 @@ class _IngestJob:
         faults.crash_point("after_parquet")
         try:
             faults.fail_point("commit_checkpoint")
-            self.store.commit(next_cp)
+            self.store.commit(next_cp, next_text)
         except OSError as exc:
             raise HooklakeError(
                 f"the lake files of batch {batch_id} are written but the checkpoint in {self.paths.state} could "
@@ -903,6 +908,7 @@ def _write_native(keys: Any, store: Any, batch_id: str, entries: list[tuple[str,
         for (_date, _part, tmp), a, b in zip(targets, bounds[:-1], bounds[1:]):
             jobs.append((selected[a:b], tmp))
     names = list(schema.COLUMN_NAMES)
+    kinds = pa.array(store.kinds, type=pa.string())
 
     def one(job: tuple[Any, Path]) -> None:
         selected, tmp = job
@@ -918,21 +924,25 @@ def _write_native(keys: Any, store: Any, batch_id: str, entries: list[tuple[str,
             elif name == "event_time":
                 arrays.append(store.arrow("event_us", picked).cast(typ))
             elif name == "ingest_id":
-                arrays.append(pa.repeat(pa.scalar(batch_id, pa.string()), m))
+                arrays.append(_dictionary(np.zeros(m, dtype=np.int64), pa.array([batch_id], type=pa.string())))
+            elif name == "session_id" and keys.session_codes is not None:
+                arrays.append(_dictionary(keys.session_codes[selected], keys.session_names))
             elif name in ("correlation_id", "root_id"):
                 column = getattr(keys, name)
                 column = column.slice(int(selected[0]), m) if contiguous else column.take(pa.array(selected))
                 arrays.append(column.cast(typ))
             elif name == "event_kind":
-                arrays.append(store.arrow(name, picked))
+                arrays.append(_dictionary(store.cols[name][picked], kinds))
             elif typ == pa.string():
                 arrays.append(store.string_view(name, picked))
             else:
                 arrays.append(store.arrow(name, picked).cast(typ))
         table = pa.Table.from_arrays(arrays, names=names)
-        # Text columns go in as string views over the spool bytes: the writer reads them in
-        # place. The file's schema is then the Parquet one (as in the DuckDB path's files): no
-        # stored Arrow schema, which would name the view type, plus the schema version.
+        # Text columns go in as string views over the batch buffers: the writer reads them in
+        # place; the columns whose codes are known already (event kind, session, batch id) go in
+        # dictionary-encoded, which spares the writer hashing every value. The file's schema is
+        # then the Parquet one (as in the DuckDB path's files): no stored Arrow schema, which
+        # would name the view and dictionary types, plus the schema version.
         with pq.ParquetWriter(
             str(tmp), table.schema, compression="zstd", compression_level=1, use_dictionary=list(_DICTIONARY_COLUMNS),
             write_statistics=[c for c in names if c != "payload"], store_schema=False,
@@ -948,6 +958,23 @@ def _write_native(keys: Any, store: Any, batch_id: str, entries: list[tuple[str,
     else:
         for job in jobs:
             one(job)
+
+
+def _dictionary(codes: Any, values: Any) -> Any:
+    """An Arrow dictionary array of ``values[codes]`` (a negative code is null) whose dictionary
+    holds just the values used, in order of ``values``."""
+    import numpy as np
+    import pyarrow as pa
+
+    codes = np.asarray(codes, dtype=np.int64)
+    valid = codes >= 0
+    used = np.flatnonzero(np.bincount(codes[valid], minlength=len(values))) if len(codes) else codes[:0]
+    remap = np.zeros(max(len(values), 1), dtype=np.int32)  # (a null's code reads entry 0)
+    remap[used] = np.arange(len(used), dtype=np.int32)
+    indices = remap[np.where(valid, codes, 0)]
+    mask = None if valid.all() else ~valid
+    return pa.DictionaryArray.from_arrays(pa.array(indices, type=pa.int32(), mask=mask),
+                                          values.take(pa.array(used, type=pa.int64())))
 
 
 def _sessions_table(sessions: dict[str, list[Any]]) -> Any:

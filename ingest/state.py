@@ -94,6 +94,10 @@ class Checkpoint:
             "history_file": self.history_file,
         }
 
+    def to_text(self) -> str:
+        """The JSON text of :meth:`to_json` (compact: a busy spool has many sessions)."""
+        return json.dumps(self.to_json(), separators=(",", ":"), check_circular=False)
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Checkpoint":
         return cls(
@@ -138,14 +142,23 @@ class StateStore:
         except (KeyError, TypeError, ValueError) as exc:
             raise HooklakeError(f"{self.checkpoint_path}: ingest checkpoint is malformed ({exc})") from None
 
-    def commit(self, checkpoint: Checkpoint) -> None:
-        atomic_write_bytes(self.checkpoint_path, json.dumps(checkpoint.to_json()).encode())
+    def commit(self, checkpoint: Checkpoint, text: str | None = None) -> None:
+        """Write ``checkpoint``; ``text``: its :meth:`Checkpoint.to_text` when the caller has it
+        already (the sessions of a large batch take a while to serialise)."""
+        if text is None:
+            text = checkpoint.to_text()
+        atomic_write_bytes(self.checkpoint_path, text.encode())
 
     def read_pending(self) -> dict[str, Any] | None:
         return self._read_json(self.pending_path)
 
-    def write_pending(self, record: dict[str, Any]) -> None:
-        atomic_write_bytes(self.pending_path, json.dumps(record).encode())
+    def write_pending(self, record: dict[str, Any], next_text: str | None = None) -> None:
+        """Write the pending record; ``next_text``: the JSON of the next checkpoint, stored as the
+        record's ``next`` member (serialised once for this record and the commit)."""
+        text = json.dumps(record)
+        if next_text is not None:
+            text = text[:-1] + (", " if record else "") + '"next": ' + next_text + "}"
+        atomic_write_bytes(self.pending_path, text.encode())
 
     def clear_pending(self) -> None:
         try:

@@ -2,11 +2,11 @@
 
 :meth:`Scanner.scan` takes a chunk of complete spool lines and returns, with no Python work per
 line, the pre-correlation columns of every line the C code fully understands (Arrow
-``string_view`` arrays over the spool bytes, so the verbatim payload is never copied before the
-Parquet write) and the indexes of the lines the exact Python path must handle. The tables the
-C code needs (payload fields, event kinds, pydantic type checks, secret key names, status words)
-are built here from :mod:`ingest.schema`, :mod:`ingest.normalize` and :mod:`ingest.redact`, so
-they stay the single source of truth. The scanner also computes each event id's duplicate key
+``string_view`` arrays: the verbatim payload over the spool bytes, so it is never copied before
+the Parquet write, the other text packed into a side buffer) and the indexes of the lines the
+exact Python path must handle. The tables the C code needs (payload fields, event kinds,
+pydantic type checks, secret key names, status words) are built here from :mod:`ingest.schema`,
+:mod:`ingest.normalize` and :mod:`ingest.redact`, so they stay the single source of truth. The scanner also computes each event id's duplicate key
 (:func:`md5_prefixes`); :func:`in_set` and :func:`repeated` are the hash sets that
 :mod:`ingest.native.keys` checks those keys with.
 
@@ -125,7 +125,7 @@ def load(bin_dir: Path) -> Any:
         lib.hl_md5_views.restype = None
         lib.hl_md5_views.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p]
         lib.hl_count_lines.restype = ctypes.c_int64
-        lib.hl_count_lines.argtypes = [ctypes.c_char_p, ctypes.c_int64]
+        lib.hl_count_lines.argtypes = [ctypes.c_void_p, ctypes.c_int64]
         lib.hl_lines.restype = ctypes.c_int64
         lib.hl_lines.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64]
         lib.hl_scan.restype = ctypes.c_int64
@@ -135,6 +135,9 @@ def load(bin_dir: Path) -> Any:
         lib.hl_in_set.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p]
         lib.hl_repeated.restype = ctypes.c_int32
         lib.hl_repeated.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p]
+        lib.hl_group_views.restype = ctypes.c_int64
+        lib.hl_group_views.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
+                                       ctypes.c_void_p, ctypes.c_void_p]
         _LIBS[digest] = lib
         return lib
 
@@ -257,9 +260,13 @@ class Scanner:
             self._pool.shutdown()
             self._pool = None
 
-    def count_lines(self, data: bytes) -> int:
+    def count_lines(self, data: bytes | memoryview) -> int:
         """``data.count(b"\\n")``, without holding the GIL and at memchr speed."""
-        return int(self.lib.hl_count_lines(data, len(data)))
+        import numpy as np
+
+        if not len(data):
+            return 0
+        return int(self.lib.hl_count_lines(np.frombuffer(data, dtype=np.uint8).ctypes.data, len(data)))
 
     def line_offsets(self, data: bytes, count: int | None = None) -> Any:
         """``offsets`` of the complete lines of ``data`` (``[0, end of line 1, ...]``);
@@ -397,3 +404,22 @@ def repeated(lib: Any, keys: Any) -> Any:
         values, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
         return counts[inverse.reshape(-1)] > 1
     return out.astype(bool)
+
+
+def group_views(lib: Any, views: Any, valid: Any, buffers: list[Any]) -> tuple[Any, Any] | None:
+    """Per ``[n, 16]`` string view over ``buffers`` (``valid``: not null), its group number in
+    order of first appearance (``-1`` for a null), as the indices of Arrow's ``dictionary_encode``,
+    and the first row of each group; ``None`` when out of memory."""
+    import numpy as np
+
+    views = np.ascontiguousarray(views)
+    valid = np.ascontiguousarray(valid, dtype=np.uint8)
+    n = len(views)
+    codes = np.empty(n, dtype=np.int64)
+    first = np.empty(max(n, 1), dtype=np.int64)
+    pointers = (ctypes.c_void_p * max(len(buffers), 1))(*[b.address for b in buffers])
+    groups = lib.hl_group_views(views.ctypes.data, valid.ctypes.data, n, ctypes.cast(pointers, ctypes.c_void_p),
+                                codes.ctypes.data, first.ctypes.data)
+    if groups < 0:
+        return None
+    return codes, first[:groups]

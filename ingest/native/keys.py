@@ -54,6 +54,10 @@ class BatchKeys:
     """Native path: per kept row, its date's index in ``dates``."""
     correlation_id: Any = None
     root_id: Any = None
+    session_codes: Any = None
+    """Native path: per kept row, its session's index in ``session_names`` (-1: no session)."""
+    session_names: Any = None
+    """Native path: the batch's distinct session ids (Arrow ``string``), in order of first row."""
 
 
 def compute_keys(store: Any, history: Any, sessions: dict[str, list[Any]], sdk_kinds: frozenset[str]) -> BatchKeys:
@@ -83,8 +87,10 @@ def compute_keys(store: Any, history: Any, sessions: dict[str, list[Any]], sdk_k
     out.redacted = int(redactions.sum())
     out.redacted_events = int(np.count_nonzero(redactions))
 
-    session = store.arrow("session_id", kept)
-    has_session = np.asarray(session.is_valid()) if session.null_count else np.ones(k, dtype=bool)
+    sess, session_names = _session_groups(store, kept)
+    sids = session_names.to_pylist()
+    out.session_codes, out.session_names = sess, session_names
+    has_session = sess >= 0
     out.missing_session = int(np.count_nonzero(~has_session & ~of_kind(sdk_kinds)))
 
     bad: Counter[tuple[Any, str]] = Counter()
@@ -98,18 +104,15 @@ def compute_keys(store: Any, history: Any, sessions: dict[str, list[Any]], sdk_k
 
     # --- partition dates
     event_us = store.cols["event_us"][0][kept]
-    days, out.date_index = np.unique(event_us // _DAY_US, return_inverse=True)
-    out.date_index = out.date_index.reshape(-1)
+    days, out.date_index = _days(event_us // _DAY_US)
     out.dates = [(_EPOCH + _dt.timedelta(days=int(d))).isoformat() for d in days]
     counts = np.bincount(out.date_index, minlength=len(days)) if k else np.zeros(0, dtype=np.int64)
     out.date_rows = {d: int(c) for d, c in zip(out.dates, counts)}
 
     # --- correlation ids, in session order
     prompt_id = store.arrow("prompt_id", kept)
-    given = pc.coalesce(prompt_id, store.arrow("given_correlation_id", kept))
-    encoded = session.dictionary_encode()
-    sids = encoded.dictionary.to_pylist()
-    sess = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    given = pc.coalesce(prompt_id, store.arrow("given_correlation_id", kept)) \
+        if _any_valid(store, "given_correlation_id", kept) else prompt_id
     is_prompt = of_kind(("prompt",)) & has_session
     old = [sessions.get(sid) for sid in sids]
     # one entry per session, plus a last one that rows without a session (index -1) read
@@ -161,7 +164,8 @@ def compute_keys(store: Any, history: Any, sessions: dict[str, list[Any]], sdk_k
     candidates = pa.concat_arrays([given.cast(pa.string()), prompt_trace.cast(pa.string()),
                                    pa.array(s_trace, type=pa.string())])
     out.correlation_id = candidates.take(pa.array(index, mask=index < 0, type=pa.int64()))
-    out.root_id = pc.coalesce(store.arrow("given_root_id", kept), out.correlation_id)
+    out.root_id = pc.coalesce(store.arrow("given_root_id", kept), out.correlation_id) \
+        if _any_valid(store, "given_root_id", kept) else out.correlation_id
 
     # --- the sessions' state for the next checkpoint
     if len(sids):
@@ -185,6 +189,49 @@ def compute_keys(store: Any, history: Any, sessions: dict[str, list[Any]], sdk_k
                                                          last_seen[real].tolist())
         ]
     return out
+
+
+def _session_groups(store: Any, rows: Any) -> tuple[Any, Any]:
+    """The session of each of ``rows``: its index in the distinct session ids (``-1``: none),
+    and those ids (Arrow ``string``) in order of first row, as ``dictionary_encode`` numbers
+    them; grouped in C over the text views, only the distinct ids are copied out."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from ingest.native.rows import select
+
+    views, valid = store.cols["session_id"]
+    grouped = native.group_views(store.lib, select(views, rows), select(valid, rows), store.buffers)
+    if grouped is not None:
+        codes, first = grouped
+        return codes, store.arrow("session_id", np.asarray(rows)[first])
+    encoded = store.arrow("session_id", rows).dictionary_encode()
+    return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary
+
+
+def _any_valid(store: Any, name: str, rows: Any) -> bool:
+    """Does text column ``name`` have a value in any of ``rows``? (Most batches carry no given
+    correlation or root ids: then the coalesce with them is skipped.)"""
+    from ingest.native.rows import select
+
+    return bool(select(store.cols[name][1], rows).any())
+
+
+def _days(day: Any) -> tuple[Any, Any]:
+    """``np.unique(day, return_inverse=True)``; by counting when the days span a few years
+    (a batch's usually do), which is much cheaper than sorting."""
+    import numpy as np
+
+    if len(day):
+        low = int(day.min())
+        span = int(day.max()) - low + 1
+        if span <= 4096:
+            counts = np.bincount(day - low, minlength=span)
+            used = counts > 0
+            rank = np.cumsum(used) - 1
+            return np.flatnonzero(used) + low, rank[day - low]
+    days, inverse = np.unique(day, return_inverse=True)
+    return days, inverse.reshape(-1)
 
 
 def _first_of_each_id(store: Any, present: Any, hashes: Any) -> Any:

@@ -1,15 +1,16 @@
 /* Spool lines -> canonical columns in one pass, for ingest's bulk path (libc only).
  *
  * hl_scan() reads a range of complete spool lines and, per line, either fills the columns the
- * canonical row needs (Arrow string_view entries pointing into the spool bytes or into a side
- * buffer of decoded strings, plus numbers and validity bytes) or marks the line "slow": the
- * exact Python path (ingest.normalize) then decides it. A line is slow when it is not strict
- * JSON / UTF-8, when its envelope or a typed payload field does not have the declared type, when
- * something is unusual (duplicate keys, escaped keys, a value shape the columns would render
- * differently, ...), and when redaction could change it: a key whose normalised name is a secret
- * name at any depth, or a string value that one of the value patterns of ingest/redact.py could
- * match. Every test here over-approximates the Python rule it stands for, so a line is only ever
- * kept off the exact path when that path would leave it unchanged.
+ * canonical row needs (Arrow string_view entries: the payload's pointing into the spool bytes,
+ * the other text's into a side buffer of copied and decoded strings; plus numbers and validity
+ * bytes) or marks the line "slow": the exact Python path (ingest.normalize) then decides it. A
+ * line is slow when it is not strict JSON / UTF-8, when its envelope or a typed payload field
+ * does not have the declared type, when something is unusual (duplicate keys, escaped keys, a
+ * value shape the columns would render differently, ...), and when redaction could change it: a
+ * key whose normalised name is a secret name at any depth, or a string value that one of the
+ * value patterns of ingest/redact.py could match. Every test here over-approximates the Python
+ * rule it stands for, so a line is only ever kept off the exact path when that path would leave
+ * it unchanged.
  *
  * The tables that come from the Python contract (payload field names, event names and their
  * categories, pydantic type checks, secret key names, status words) are passed in by the caller.
@@ -729,14 +730,31 @@ static int read_double(const Slot *s, double *out)
     return 1;
 }
 
-/* The decoded text of a string slot: a view into the data, or decoded into the side buffer. */
+/* The decoded text of a string slot, in the side buffer (strings of at most 12 bytes are kept
+ * inline in their view and may stay in the data). Copying the short column values out of the
+ * spool while the line is in cache packs them together: the Parquet writer then reads (hashes,
+ * compares, compresses) each column from a few dense megabytes instead of from one string per
+ * line scattered over the whole batch. Only the verbatim payload is left in place. The strings
+ * copied for one line are disjoint parts of it, so the side buffer (as large as the lines)
+ * cannot overflow. */
 static int slot_text(Out *o, const Slot *s, Str *out)
 {
     if (!s->esc) {
-        out->s = s->s + 1;
-        out->len = s->e - s->s - 2;
-        out->buf = 0;
-        out->off = out->s - o->data;
+        int64_t len = s->e - s->s - 2;
+        if (len <= 12) {
+            out->s = s->s + 1;
+            out->len = len;
+            out->buf = 0;
+            out->off = out->s - o->data;
+            return 1;
+        }
+        uint8_t *dst = o->side + o->side_pos;
+        memcpy(dst, s->s + 1, (size_t)len);
+        out->s = dst;
+        out->len = len;
+        out->buf = 1;
+        out->off = o->side_pos;
+        o->side_pos += len;
         return 1;
     }
     uint8_t *dst = o->side + o->side_pos;
@@ -837,6 +855,7 @@ static int iso_us(Str t, int64_t *out)
 
 enum { E_V, E_EVENT_ID, E_CAPTURED_NS, E_SOURCE, E_HOST, E_PAYLOAD, E_RAW_B64, E_DEFECT, N_ENV };
 static const char *const ENV_NAMES[N_ENV] = {"v", "event_id", "captured_ns", "source", "host", "payload", "raw_b64", "defect"};
+static const int64_t ENV_LENS[N_ENV] = {1, 8, 11, 6, 4, 7, 7, 6};
 
 static int kind_ok(const Slot *s, int kind)
 {
@@ -1006,7 +1025,7 @@ static int do_line(Ctx *c, Out *o, int64_t row, int64_t *ints, double *dbls, int
         int64_t kl = c->p - ks - 2;
         int which = -1;
         for (int k = 0; k < N_ENV; k++)
-            if ((int64_t)strlen(ENV_NAMES[k]) == kl && memcmp(ENV_NAMES[k], ks + 1, (size_t)kl) == 0) which = k;
+            if (ENV_LENS[k] == kl && memcmp(ENV_NAMES[k], ks + 1, (size_t)kl) == 0) which = k;
         skip_ws(c);
         if (c->p >= c->end || *c->p != ':') return 0;
         c->p++;
@@ -1222,6 +1241,8 @@ int64_t hl_scan(const Config *cfg, const uint8_t *data, const int64_t *offsets, 
 int32_t hl_abi(void)
 {
     init_triggers();
+    for (int k = 0; k < N_ENV; k++)
+        if ((int64_t)strlen(ENV_NAMES[k]) != ENV_LENS[k]) return -1;
     return 1000 * N_STR + 10 * N_INT + N_DBL;
 }
 
@@ -1425,4 +1446,84 @@ int32_t hl_repeated(const uint64_t *keys, int64_t n, uint8_t *out)
     }
     free(first);
     return 0;
+}
+
+/* ------------------------------------------------------------------ string groups */
+
+static inline uint64_t view_hash(const uint8_t *s, int32_t len)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)len;
+    int32_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+        h ^= h >> 32;
+    }
+    if (i < len) {
+        uint64_t w = 0;
+        memcpy(&w, s + i, (size_t)(len - i));
+        h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+    }
+    return h ^ (h >> 29);
+}
+
+static inline const uint8_t *view_bytes(const uint8_t *v, const uint8_t *const *buffers, int32_t *len)
+{
+    memcpy(len, v, 4);
+    if (*len <= 12) return v + 4;
+    int32_t buf, off;
+    memcpy(&buf, v + 8, 4);
+    memcpy(&off, v + 12, 4);
+    return buffers[buf] + off;
+}
+
+/* Arrow string_view entries rows [0, n) of views -> group numbers in order of first appearance
+ * (what Arrow's dictionary_encode gives as indices): out[i] = the group of row i, -1 where
+ * valid[i] is 0; first[g] = the first row of group g. Returns the number of groups, or -1 when
+ * out of memory. */
+int64_t hl_group_views(const uint8_t *views, const uint8_t *valid, int64_t n, const uint8_t *const *buffers,
+                       int64_t *out, int64_t *first)
+{
+    int bits = table_bits(n);
+    uint64_t mask = ((uint64_t)1 << bits) - 1;
+    int64_t *slots = (int64_t *)malloc(sizeof(int64_t) << bits);
+    if (slots == NULL) return -1;
+    memset(slots, 0xff, sizeof(int64_t) << bits); /* -1: empty; else a group number */
+    int64_t groups = 0, prev_group = -1;
+    int32_t prev_len = -1;
+    const uint8_t *prev = NULL;
+    for (int64_t i = 0; i < n; i++) {
+        if (!valid[i]) {
+            out[i] = -1;
+            continue;
+        }
+        int32_t len;
+        const uint8_t *s = view_bytes(views + i * 16, buffers, &len);
+        if (len == prev_len && memcmp(s, prev, (size_t)len) == 0) { /* runs of one session: no lookup */
+            out[i] = prev_group;
+            continue;
+        }
+        prev = s;
+        prev_len = len;
+        uint64_t j = view_hash(s, len) & mask;
+        for (;;) {
+            int64_t g = slots[j];
+            if (g < 0) {
+                slots[j] = groups;
+                first[groups] = i;
+                out[i] = prev_group = groups++;
+                break;
+            }
+            int32_t glen;
+            const uint8_t *gs = view_bytes(views + first[g] * 16, buffers, &glen);
+            if (glen == len && memcmp(gs, s, (size_t)len) == 0) {
+                out[i] = prev_group = g;
+                break;
+            }
+            j = (j + 1) & mask;
+        }
+    }
+    free(slots);
+    return groups;
 }

@@ -113,6 +113,22 @@ def mixed_lines() -> list[bytes]:
     add(cc("PreToolUse", tool_name="mcp__my_server__do__thing", service="ignored"))
     add(cc("PreToolUse", tool_name="mcp__only", service="svc", endpoint="/e"))
     add(cc("PreToolUse", tool_name="Bash", tool_input={"command": "ls"}, note="x" * 5_000_000))
+    # text values around 12 bytes: up to 12 stay inline in their Arrow view, longer ones are copied
+    # out of the line by the scanner (plain, escaped and non-ASCII text)
+    for width in (11, 12, 13, 14):
+        def text(c: str) -> str:
+            return (c * width)[:width]
+
+        add(cc("PreToolUse", session_id=text("s"), prompt_id=text("p"), tool_name=text("T"),
+               tool_use_id=text("u"), agent_id=text("a"), agent_type=text("t"), cwd=text("/"),
+               transcript_path=text("r"), permission_mode=text("m"), tool_input={"command": text("c")}),
+            event_id=f"{width:02d}" + text("e")[2:], source=text("o"), host=text("h"))
+        add(cc("UserPromptSubmit", session_id=text("s"), prompt_id=text("q"), prompt=text("x")[:-1] + "\n"))
+        add(cc("UserPromptSubmit", session_id=text("s"), prompt=text("\u00e9")[:width // 2], model=text("M")))
+        add({"hook_event_name": "endpoint_call", "correlation_id": text("C"), "root_id": text("R"),
+             "parent_id": text("P"), "execution_id": text("X"), "service": text("v"), "endpoint": text("d"),
+             "status": text("S"), "error": text("E")})
+        add(cc("PostToolUseFailure", tool_name="mcp__" + text("v") + "__" + text("w"), error=text("z")))
     # envelope shapes and defects
     dup = envelope_line(cc("Stop"), captured_ns=next(ns))
     lines += [dup, dup]

@@ -243,3 +243,33 @@ def test_key_sets_in_c_agree_with_numpy() -> None:
     assert native.in_set(lib, keys, members).tolist() == np.isin(keys, members).tolist()
     assert native.in_set(lib, keys, members[:0]).tolist() == [False] * len(keys)
     assert native.repeated(lib, keys[:1]).tolist() == [False]
+
+
+def test_string_groups_in_c_agree_with_arrow_dictionary_encode() -> None:
+    """Session grouping over string views (nulls, inline and buffer-backed, in two buffers, equal
+    prefixes and lengths) numbers the groups as ``dictionary_encode`` does."""
+    import numpy as np
+    import pyarrow as pa
+
+    from ingest.native.rows import string_views
+
+    lib = native.load(Paths.resolve().bin)
+    if lib is None:
+        pytest.skip(f"no native scanner here: {native.last_error}")
+    rng = random.Random(3)
+    pool = ["", "a", "x" * 12, "x" * 13, "x" * 14, "5d882e33-9cea-4ab5-b80b-bd96ab76d3ab",
+            "5d882e33-9cea-4ab5-b80b-bd96ab76d3ac", "caf\u00e9 \u4e2d\u6587"] + [f"s-{i:05d}" * 3 for i in range(500)]
+    halves: list[list[str | None]] = [[], []]
+    for half in halves:
+        while len(half) < 3000:  # runs of one value (as a session's events often come) and single values
+            half += [rng.choice(pool) if rng.random() > 0.1 else None] * rng.choice((1, 1, 2, 5))
+    parts = [string_views(pa.array(h, type=pa.string()), i) for i, h in enumerate(halves)]
+    views = np.concatenate([p[0] for p in parts])
+    valid = np.concatenate([p[1] for p in parts]).astype(np.uint8)
+    codes, first = native.group_views(lib, views, valid, [p[2] for p in parts])
+    texts = halves[0] + halves[1]
+    encoded = pa.array(texts, type=pa.string()).dictionary_encode()
+    assert codes.tolist() == [-1 if i is None else i for i in encoded.indices.to_pylist()]
+    assert [texts[i] for i in first] == encoded.dictionary.to_pylist()
+    empty_codes, empty_first = native.group_views(lib, views[:0], valid[:0], [parts[0][2]])
+    assert len(empty_codes) == 0 and len(empty_first) == 0
