@@ -188,6 +188,17 @@ def http_latency(router, queries: list[str], precision: str, threads: int) -> di
     holder = serve.RouterHolder(paths, loader=lambda p, prev: router)
     config = serve.ServiceConfig(query_precision=precision, reload_interval_s=3600, compute_threads=threads)
     running = serve.start_server(paths, holder=holder, config=config, write_state=False)
+    # The service's own time per request (body parsed to answer built), apart from HTTP and the
+    # two processes' wake-ups: the difference to the client's figure is transport and scheduling.
+    inside_ms: dict[str, list[float]] = {"match": [], "route": []}
+    for ep in inside_ms:
+        def timed(body, _call=getattr(running.service, ep), _out=inside_ms[ep]):
+            t = time.perf_counter()
+            try:
+                return _call(body)
+            finally:
+                _out.append((time.perf_counter() - t) * 1000)
+        setattr(running.service, ep, timed)
     try:
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump(queries, f)
@@ -203,6 +214,7 @@ def http_latency(router, queries: list[str], precision: str, threads: int) -> di
         snap = running.service.metrics.snapshot()
         inside = {ep: round(v["sum"] / max(1, v["count"]), 3) for ep, v in snap["latency_ms"].items()}
         return {"match_ms": stats(out["match"]), "route_ms": stats(out["route"]),
+                "service_compute_ms": {ep: stats(v[10:]) for ep, v in inside_ms.items()},
                 "service_side_mean_ms": inside, "client_mean_ms": {k: round(float(np.mean(v)), 3) for k, v in out.items()},
                 "service_precision": running.service.health().get("query_precision"),
                 "cache_hits": snap.get("cache_hits"), "embed_passes": snap.get("embed_passes")}
@@ -323,10 +335,9 @@ def main() -> int:
                     t0 = time.perf_counter()
                     feats = path._features([q])
                     t1 = time.perf_counter()
-                    hidden = path._hidden(feats).float()
+                    hidden = path._hidden(feats)
                     t2 = time.perf_counter()
-                    mask = feats["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                    vec = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), p=2, dim=1).numpy()[0]
+                    vec = path._pool(hidden, feats)[0]
                     t3 = time.perf_counter()
                 parts["tokenise"].append((t1 - t0) * 1000)
                 parts["forward"].append((t2 - t1) * 1000)
@@ -362,6 +373,18 @@ def main() -> int:
             row["recall_vs_exact"] = {"queries": len(query_pool), **recall(pset.searcher, qv, exact_top(qv, n, embedder.dimension, centers), RETRIEVE_M)}
         if not args.no_http:
             row["http"] = http_latency(router, [f"{q} (http)" for q in queries], prec, args.threads)
+            # The texts differ (each must be unique), and the forward pass grows with the token count.
+            tok = variant if variant is not None else fp32
+            count = (lambda t: int(tok._features([t])["input_ids"].shape[1])) if tok is not None else (lambda t: 0)
+            row["http"]["mean_tokens"] = {
+                "in_process": round(float(np.mean([count(q + " (match)") for q in queries])), 1),
+                "http": round(float(np.mean([count(f"{q} (http) (ticket match-{n})") for n, q in enumerate(queries)])), 1)}
+            # What the service and its socket add on top of the same work in this process.
+            row["http"]["over_in_process"] = {
+                ep: {"p50_ms": round(row["http"][f"{ep}_ms"]["p50"] - row[f"{ep}_ms"]["p50"], 3),
+                     "p95_ms": round(row["http"][f"{ep}_ms"]["p95"] - row[f"{ep}_ms"]["p95"], 3),
+                     "p95_ratio": round(row["http"][f"{ep}_ms"]["p95"] / row[f"{ep}_ms"]["p95"], 2)}
+                for ep in ("match", "route")}
         target = TARGETS_MS.get(n)
         worst = max(row["match_ms"]["p95"], row["route_ms"]["p95"], *([row["http"]["match_ms"]["p95"], row["http"]["route_ms"]["p95"]]
                                                                       if "http" in row else []))
@@ -378,6 +401,11 @@ def main() -> int:
               f"{pair(h['match_ms'] if h else None):>12} {pair(h['route_ms'] if h else None):>12} "
               f"{rc if rc is not None else '-':>9} {target if target else '-':>10}", flush=True)
         print(f"            CPU time p50/p95 ms: match {pair(row['match_cpu_ms'])}, route {pair(row['route_cpu_ms'])}")
+        if h:
+            print("            over HTTP minus in process (p50/p95 ms, p95 ratio): " + ", ".join(
+                f"{ep} +{v['p50_ms']:.1f}/+{v['p95_ms']:.1f} (x{v['p95_ratio']:.2f})" for ep, v in h["over_in_process"].items())
+                + "; the service's own time p50/p95: " + ", ".join(f"{ep} {pair(v)}" for ep, v in h["service_compute_ms"].items())
+                + f"; mean tokens per request in process {h['mean_tokens']['in_process']}, over HTTP {h['mean_tokens']['http']}")
         print("            breakdown p50/p95 ms: " + ", ".join(f"{k} {v['p50']:.2f}/{v['p95']:.2f}" for k, v in row["breakdown_ms"].items()))
         if "recall_vs_exact" in row:
             print(f"            recall vs exact ({info['index_kind']}, nlist {info['nlist']}, nprobe {nprobe}): {row['recall_vs_exact']}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gc
 import hashlib
 import hmac
 import json
@@ -528,6 +529,9 @@ class ServiceConfig:
     trace_model: bool = True
     """At start, replace the transformer's Python forward by a TorchScript trace (checked to give
     the same hidden states; kept only then)."""
+    freeze_gc: bool = True
+    """At start, move the objects loaded so far into the garbage collector's permanent generation
+    (``gc.freeze``; undone at stop), so no full collection pass stalls a request."""
     query_precision: str | None = None
     """Precision of request embeddings (learning.embeddings.PRECISIONS); None = the settings
     file's ``[learning] query_precision``. Resolved at warm-up (``auto`` -> bf16 or fp32)."""
@@ -563,6 +567,7 @@ class Service:
         self.query_precision = "fp32"
         """What request vectors are embedded at (set by the warm-up)."""
         self._stop = threading.Event()
+        self._froze_gc = False
         self._watcher = threading.Thread(target=self._watch, name="hooklake-index-watcher", daemon=True)
         if config.advice is None or config.query_precision is None:
             from hooklake.settings import load_settings
@@ -583,6 +588,13 @@ class Service:
         if self.config.compute_threads is not None:
             _limit_compute_threads(self.config.compute_threads)
         self._warm_up()
+        if self.config.freeze_gc:
+            # Everything loaded so far (model, index, libraries: ~500k objects) lives as long as
+            # the service: keep it out of the cyclic collector, whose full passes over it stall
+            # every thread for about a quarter of a second.
+            gc.collect(1)
+            gc.freeze()
+            self._froze_gc = True
         self.writer.start()
         self._watcher.start()
 
@@ -607,6 +619,9 @@ class Service:
     def stop(self) -> None:
         self._stop.set()
         self.writer.close()
+        if self._froze_gc:
+            self._froze_gc = False
+            gc.unfreeze()
 
     def _watch(self) -> None:
         while not self._stop.wait(self.config.reload_interval_s):
@@ -842,8 +857,13 @@ def _pattern_count(router: Any) -> int | None:
 
 
 def _as_dict(obj: Any) -> Any:
+    """An answer as a JSON-ready dict: ``as_json_dict()`` when the object has it (the router's
+    answers: no deep copy, as they are serialised at once), else ``as_dict()``."""
     if obj is None:
         return None
+    fast = getattr(obj, "as_json_dict", None)
+    if fast is not None:
+        return fast()
     if hasattr(obj, "as_dict"):
         return obj.as_dict()
     if isinstance(obj, dict):
@@ -1188,7 +1208,9 @@ def start_server(
     service = Service(paths, config, holder=holder, writer=writer)
     service.start()
 
-    handler = type("Handler", (_Handler,), {"service": service})
+    # TCP_NODELAY on loopback TCP: an answer is one write and must not wait for the client's ACK
+    # of the previous one (a unix socket has no such option).
+    handler = type("Handler", (_Handler,), {"service": service, "disable_nagle_algorithm": tcp})
     server: ThreadingHTTPServer
     address: str | tuple[str, int]
     if tcp:

@@ -100,3 +100,69 @@ def test_query_precision_setting_is_read(tmp_path):
     cfg = tmp_path / "config.toml"
     cfg.write_text('[learning]\nquery_precision = "int8"\n')
     assert load_settings(cfg).learning.query_precision == "int8"
+
+
+def test_bf16_requests_run_the_compact_encoder_close_to_fp32(embedder, query_set):
+    """MiniLM's bf16 request path is the compact encoder (fp32 residual stream, bf16 products),
+    created and warmed at warm-up; its vectors are nearer fp32 than the bf16 module's and find
+    the same patterns."""
+    info = embedder.warm_up(trace=True, precision="bf16")
+    variant = embedder._variant("bf16")
+    assert info["compact"] is True and variant.compact is not None and variant.compact.warmed
+    texts = [r["text"] for r in query_set["queries"]]
+    got = np.concatenate([embedder.encode_small([t], "bf16") for t in texts])
+    cos = (got * query_set["qref"]).sum(axis=1)
+    assert cos.min() >= 0.9999, cos.min()
+    agree, _acc_ref, _acc = _agreement(query_set, got)
+    assert agree >= 0.99, agree
+    # A micro-batch above the warmed row count (rows padded to a kernel size) gives the same vectors.
+    from learning.embeddings import WARM_ROWS
+
+    long_texts = [t + " " + t for t in texts[:6]]
+    feats = variant._features(long_texts)
+    assert feats["input_ids"].numel() > WARM_ROWS
+    batch = embedder.encode_small(long_texts, "bf16")
+    single = np.concatenate([embedder.encode_small([t], "bf16") for t in long_texts])
+    assert ((batch * single).sum(axis=1)).min() >= 0.9999
+
+
+def test_direct_tokenizer_gives_the_hugging_face_features(embedder):
+    from learning import synth
+
+    fast = embedder._direct()
+    assert fast._tokenize is not None  # MiniLM's fast tokenizer is called directly
+    texts = [r["text"] for r in synth.load_eval_set()["requests"]][:200]
+    texts += ["x", "   ", "Ünïcödé — émojis 🚀 CJK 漢字\tand a tab", "word " * 400, "[CLS] [SEP] [PAD] literal tokens"]
+    for group in [[t] for t in texts] + [texts[:50], texts[-5:]]:
+        want = fast.tokenizer(group, padding=True, truncation="longest_first", max_length=fast.max_length, return_tensors="pt")
+        got = fast._features(group)
+        assert set(got) == {"input_ids", "token_type_ids", "attention_mask"}
+        for k, v in got.items():
+            assert v.dtype == want[k].dtype and v.shape == want[k].shape and bool((v == want[k]).all()), (k, group[:1])
+
+
+def test_compact_encoder_is_used_only_when_it_agrees(embedder, monkeypatch):
+    """A compact encoder whose vectors disagree with fp32 (or a model it does not cover) falls
+    back to the converted module."""
+    import torch
+
+    from learning import embeddings
+
+    class Config:
+        model_type = "roberta"
+
+    class Model:
+        config = Config()
+
+    assert embeddings._CompactBert.create(Model(), torch.bfloat16) is None
+
+    class Wrong:
+        def __call__(self, feats):
+            ids = feats["input_ids"]
+            return torch.rand(ids.shape[0], ids.shape[1], embedder.dimension, generator=torch.Generator().manual_seed(1))
+
+    monkeypatch.setattr(embeddings._CompactBert, "create", classmethod(lambda cls, model, dtype: Wrong()))
+    variant = embedder._direct().converted("bf16")  # not stored: the embedder's own variant is untouched
+    assert variant.compact is None and variant.transformer is not None
+    vec = variant(["fix the flaky login test"])
+    assert float((vec * embedder.encode(["fix the flaky login test"])).sum()) >= 0.999
